@@ -1,0 +1,213 @@
+"""EmbeddedStack: start and stop the embedded system under test for a test run.
+
+The stack is the reference system (``python -m dashboards``) plus, unless a database is
+named, a throwaway TimescaleDB cluster. One supervisor process owns both; it publishes a
+state file that the other pabot processes read, and it tears everything down when the run
+ends or dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.libraries.BuiltIn import BuiltIn
+
+from .pgcluster import cleanup_stale
+from .state import StackState, default_state_dir, pid_alive
+
+__version__ = "0.1.0"
+POLL_S = 0.1
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _terminate(pid: int | None, marker: str, timeout: float) -> bool:
+    """SIGTERM ``pid`` if its command line contains ``marker`` (guards against pid reuse)."""
+    if not pid or not pid_alive(pid) or marker not in _cmdline(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(POLL_S)
+    return True
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+@library(scope="GLOBAL", version=__version__)
+class EmbeddedStack:
+    """Starts the embedded reference system (and a throwaway TimescaleDB) for a test run.
+
+    Use `Start Embedded System` once per run (with pabot: through ``Run Setup Only Once``),
+    `Get Embedded System` in every process to learn its URLs and database, and
+    `Stop Embedded System` once at the end. A stack left by an earlier, interrupted run is
+    detected and removed, never reused.
+    """
+
+    def __init__(self, state_dir: str | None = None) -> None:
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+
+    @keyword
+    def start_embedded_system(self, ports: str = "3001,3002,3003", host: str = "127.0.0.1",
+                              database_url: str = "", settings: dict[str, Any] | None = None,
+                              timeout: timedelta = timedelta(seconds=90),
+                              log_dir: str | None = None) -> dict[str, Any]:
+        """Starts the reference system and returns its description (see `Get Embedded System`).
+
+        ``ports`` are Pulse, Seams and Voices. An empty ``database_url`` starts a throwaway
+        TimescaleDB cluster on a free loopback port. ``settings`` are environment variables
+        of the reference system (protocol.md section 10), e.g. ``HEARTBEAT_INTERVAL_MS``.
+        The reference system's log goes to ``log_dir`` (default: the run's output dir).
+
+        Example:
+        | &{info}=    Start Embedded System    settings=&{EMBEDDED_SETTINGS}
+        | Log    ${info}[urls][pulse]
+        """
+        owner = self._owner_pid()
+        existing = StackState.read(self.state_dir)
+        if existing is not None:
+            if existing.owner_pid == owner and pid_alive(existing.supervisor_pid):
+                logger.info("The embedded system of this run is already running.")
+                return self.get_embedded_system()
+            self._remove_stale(existing)
+        cleanup_stale(self.state_dir / "db")
+        port_list = [int(p) for p in str(ports).split(",")]
+        busy = [p for p in port_list if _port_in_use(host, p)]
+        if busy:
+            raise AssertionError(
+                f"Cannot start the embedded system: port(s) {busy} on {host} are in use by "
+                f"another program. Stop it, or choose other ports with EMBEDDED_PORTS.")
+        logs = Path(log_dir) if log_dir else self._default_log_dir()
+        logs.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "EmbeddedStack.supervisor",
+                   "--state-dir", str(self.state_dir), "--owner-pid", str(owner),
+                   "--log-dir", str(logs), "--host", host,
+                   "--ports", ",".join(map(str, port_list)),
+                   "--database-url", database_url,
+                   "--start-timeout", str(timeout.total_seconds())]
+        for name, value in (settings or {}).items():
+            command += ["--setting", f"{name}={value}"]
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        supervisor_log = logs / "embedded-stack.log"
+        with supervisor_log.open("ab") as out:
+            # A session of its own: the stack must outlive the pabot process that starts it.
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        started = time.monotonic()
+        deadline = started + timeout.total_seconds() + 5
+        while True:
+            state = StackState.read(self.state_dir)
+            if state and state.status == "ready" and state.supervisor_pid == process.pid:
+                break
+            if process.poll() is not None:
+                tail = supervisor_log.read_text(errors="replace").splitlines()[-25:]
+                raise AssertionError("The embedded system failed to start:\n"
+                                     + "\n".join(tail))
+            if time.monotonic() > deadline:
+                _terminate(process.pid, "EmbeddedStack.supervisor", 15)
+                raise AssertionError(f"The embedded system was not ready within "
+                                     f"{timeout.total_seconds():g} s; see {supervisor_log}.")
+            time.sleep(POLL_S)
+        logger.info(f"Embedded system ready in {time.monotonic() - started:.2f} s: "
+                    f"{state.urls}, database {'throwaway' if state.embedded_database else 'given'}"
+                    f"; logs in {logs}")
+        return self._describe(state)
+
+    @keyword
+    def get_embedded_system(self, timeout: timedelta = timedelta(seconds=90)) -> dict[str, Any]:
+        """Returns ``urls``, ``health_urls``, ``database_url`` and pids of the running system.
+
+        Waits up to ``timeout`` for a stack that another pabot process is starting.
+
+        Example:
+        | &{info}=    Get Embedded System
+        | Connect    ${info}[urls][voices]
+        """
+        deadline = time.monotonic() + timeout.total_seconds()
+        while True:
+            state = StackState.read(self.state_dir)
+            if state and state.status == "ready" and pid_alive(state.supervisor_pid):
+                return self._describe(state)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"No embedded system is running (state dir "
+                                     f"{self.state_dir}); was Start Embedded System run?")
+            time.sleep(POLL_S)
+
+    @keyword
+    def stop_embedded_system(self, timeout: timedelta = timedelta(seconds=30)) -> None:
+        """Stops the reference system and removes the throwaway database. Safe to repeat.
+
+        Example:
+        | Suite Teardown    Run Teardown Only Once    Stop Embedded System
+        """
+        state = StackState.read(self.state_dir)
+        if state is None:
+            logger.info("No embedded system is running.")
+            return
+        if not _terminate(state.supervisor_pid, "EmbeddedStack.supervisor",
+                          timeout.total_seconds()):
+            self._remove_stale(state)
+        logger.info("Embedded system stopped.")
+
+    def _remove_stale(self, state: StackState) -> None:
+        if pid_alive(state.owner_pid) and pid_alive(state.supervisor_pid):
+            raise AssertionError(
+                f"An embedded system of another run is active (supervisor pid "
+                f"{state.supervisor_pid}, run pid {state.owner_pid}). Wait for that run to "
+                f"finish, or stop it: kill {state.supervisor_pid}.")
+        logger.warn(f"Removing a stale embedded system left by an earlier run "
+                    f"(supervisor pid {state.supervisor_pid}, started "
+                    f"{time.ctime(state.started_at)}).")
+        _terminate(state.supervisor_pid, "EmbeddedStack.supervisor", 30)
+        _terminate(state.system_pid, "dashboards", 15)
+        cleanup_stale(self.state_dir / "db")
+        StackState.remove(self.state_dir)
+
+    @staticmethod
+    def _owner_pid() -> int:
+        # Under pabot every suite runs in its own robot process, so the stack belongs to
+        # pabot itself (our parent); under plain robot it belongs to this process.
+        under_pabot = BuiltIn().get_variable_value("${PABOTQUEUEINDEX}") is not None
+        return os.getppid() if under_pabot else os.getpid()
+
+    @staticmethod
+    def _default_log_dir() -> Path:
+        output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}"))
+        # pabot gives each process <outputdir>/pabot_results/<n>; logs belong beside the report.
+        if output_dir.parent.name == "pabot_results":
+            return output_dir.parent.parent
+        return output_dir
+
+    @staticmethod
+    def _describe(state: StackState) -> dict[str, Any]:
+        return {"urls": state.urls, "health_urls": state.health_urls,
+                "database_url": state.database_url,
+                "embedded_database": state.embedded_database,
+                "system_pid": state.system_pid, "supervisor_pid": state.supervisor_pid,
+                "log_dir": state.log_dir}

@@ -1,0 +1,49 @@
+"""Scorecard: record measured figures beside their targets for results/summary.{json,md}."""
+
+from __future__ import annotations
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from .figures import Figure, parse_target
+
+__version__ = "0.1.0"
+
+
+@library(scope="GLOBAL", version=__version__)
+class Scorecard:
+    """Records every measured figure of a run with its target.
+
+    Figures are written into the log (and so into output.xml); after the run
+    ``python -m Scorecard results/output.xml`` turns them into ``summary.json`` and
+    ``summary.md``, each figure with its scenario, target and verdict.
+    """
+
+    @keyword
+    def record_figure(self, scenario: str, name: str, value: float, unit: str = "",
+                      target: str = "", note: str = "") -> None:
+        """Records a measured figure; informational only, it never fails the test.
+
+        ``target`` (optional) is an operator and a number, e.g. ``< 500``.
+
+        Example:
+        | Record Figure    2.1    ping round trip p50    ${p50}    ms
+        """
+        if target:
+            parse_target(target)
+        figure = Figure(scenario, name, float(value), unit, target, note)
+        logger.info(figure.to_html(), html=True)
+
+    @keyword
+    def figure_should_meet_target(self, scenario: str, name: str, value: float,
+                                  unit: str, target: str, note: str = "") -> None:
+        """Records a measured figure and fails unless it meets ``target``.
+
+        Example:
+        | Figure Should Meet Target    1.1    connect latency (pulse)    ${ms}    ms    < 500
+        """
+        parse_target(target)
+        figure = Figure(scenario, name, float(value), unit, target, note)
+        logger.info(figure.to_html(), html=True)
+        if figure.verdict != "pass":
+            raise AssertionError(f"{figure.describe()}")

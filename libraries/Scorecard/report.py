@@ -1,0 +1,92 @@
+"""Build results/summary.json and results/summary.md from a run's output.xml."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from robot.api import ExecutionResult, ResultVisitor
+from robot.result import Message, TestCase, TestSuite
+
+from .figures import Figure
+
+
+class _FigureCollector(ResultVisitor):
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self._test: TestCase | None = None
+        self._suites: list[TestSuite] = []
+
+    def start_suite(self, suite: TestSuite) -> None:
+        self._suites.append(suite)
+
+    def end_suite(self, suite: TestSuite) -> None:
+        self._suites.pop()
+
+    def start_test(self, test: TestCase) -> None:
+        self._test = test
+
+    def end_test(self, test: TestCase) -> None:
+        self._test = None
+
+    def visit_message(self, msg: Message) -> None:
+        figure = Figure.from_message(msg.message) if msg.html else None
+        if figure is None:
+            return
+        suite = self._suites[-1]
+        owner = self._test or suite
+        self.rows.append({**asdict(figure), "verdict": figure.verdict,
+                          "suite": suite.full_name, "test": owner.name,
+                          "test_status": owner.status})
+
+
+def _scenario_key(row: dict[str, Any]) -> tuple[int, ...]:
+    parts = [int(p) for p in row["scenario"].split(".") if p.isdigit()]
+    return (*parts, 0) if parts else (999,)
+
+
+def build(output_xml: Path) -> dict[str, Any]:
+    result = ExecutionResult(str(output_xml))
+    collector = _FigureCollector()
+    result.visit(collector)
+    stats = result.statistics.total
+    figures = sorted(collector.rows, key=_scenario_key)
+    return {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source": str(output_xml),
+        "tests": {"passed": stats.passed, "failed": stats.failed, "skipped": stats.skipped},
+        "figures": figures,
+        "figures_failing": sum(1 for f in figures if f["verdict"] == "fail"),
+    }
+
+
+def to_markdown(summary: dict[str, Any]) -> str:
+    tests = summary["tests"]
+    lines = [
+        "# Acceptance run: measured figures",
+        "",
+        f"Tests: {tests['passed']} passed, {tests['failed']} failed, "
+        f"{tests['skipped']} skipped. Generated {summary['generated_at']}.",
+        "",
+        "| scenario | figure | measured | target | verdict | test |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in summary["figures"]:
+        target = f"{row['target']} {row['unit']}".strip() if row["target"] else "—"
+        test = row["test"]
+        lines.append(f"| {row['scenario']} | {row['name']} | {row['value']:.4g} {row['unit']} "
+                     f"| {target} | {row['verdict'].upper()} | {test} ({row['test_status']}) |")
+    if not summary["figures"]:
+        lines.append("| — | no figures were recorded | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def write(output_xml: Path, out_dir: Path) -> dict[str, Any]:
+    summary = build(output_xml)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "summary.md").write_text(to_markdown(summary))
+    return summary
