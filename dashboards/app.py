@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -21,6 +23,7 @@ from .messages import ProtocolError, error_frame, now_ms, parse_frame, reply
 from .observability import Observability
 
 log = logging.getLogger(__name__)
+Handler = Callable[["Application", "Client", dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(eq=False)
@@ -48,9 +51,9 @@ class Application:
         await self.db.open()
         for name, port in self.config.ports.items():
             server = await serve(
-                lambda ws, name=name: self._handle(ws, name),
+                functools.partial(self._handle, dashboard=name),
                 self.config.dashboards_host, port,
-                process_request=lambda conn, req, name=name: self._http(name, req),
+                process_request=functools.partial(self._http, name),
                 compression=None,
                 max_size=self.config.max_message_bytes,
                 ping_interval=20, ping_timeout=20,
@@ -70,7 +73,8 @@ class Application:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    async def _http(self, dashboard: str, request: Request) -> Response | None:
+    async def _http(self, dashboard: str, _connection: ServerConnection,
+                    request: Request) -> Response | None:
         if is_upgrade(request.headers):
             return None
         path = request.path.split("?", 1)[0]
@@ -142,4 +146,4 @@ class Application:
         await self._send(client, reply(message, {
             "type": "pong", "timestamp": message.get("timestamp"), "server_time": now_ms()}))
 
-    _handlers = {"ping": _on_ping}
+    _handlers: ClassVar[dict[str, Handler]] = {"ping": _on_ping}

@@ -19,7 +19,7 @@ class Database:
         self._pool: asyncpg.Pool | None = None
 
     async def open(self, timeout: float = 30.0) -> None:
-        """Connect and apply the schema, retrying until ``timeout`` so start order doesn't matter."""
+        """Connect and apply the schema, retrying until ``timeout``: start order is free."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             try:

@@ -27,9 +27,9 @@ class LibraryContext:
         if alias is None:
             if not self.cache.current:
                 raise RuntimeError("No open WebSocket connection. Use 'Connect' first.")
-            return self.cache.current  # type: ignore[no-any-return]
+            return self.cache.current
         try:
-            return self.cache.get_connection(alias)  # type: ignore[no-any-return]
+            return self.cache.get_connection(alias)
         except RuntimeError:
             known = ", ".join(self.cache._aliases) or "none"
             raise RuntimeError(f"No WebSocket connection with alias {alias!r}. "

@@ -69,7 +69,7 @@ class MessageKeywords:
         keyword spends matching is not counted.
 
         Example:
-        | ${rtt}=    Measure Round Trip    {"type":"ping","timestamp":1}    {"type":"pong","timestamp":1}
+        | ${rtt}=    Measure Round Trip    {"type":"ping","id":7}    {"type":"pong","id":7}
         | Should Be True    ${rtt} < 200
         """
         template = as_json_value(reply_template)
