@@ -54,6 +54,6 @@ def test_help_lists_every_variable() -> None:
 
 def test_bad_configuration_exits_2_with_a_message() -> None:
     run = subprocess.run([sys.executable, "-m", "dashboards"], capture_output=True, text=True,
-                         env={"DATABASE_URL": "x", "PULSE_PORT": "nope", "PATH": ""})
+                         check=False, env={"DATABASE_URL": "x", "PULSE_PORT": "nope", "PATH": ""})
     assert run.returncode == 2
     assert "PULSE_PORT" in run.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+
 from EmbeddedStack.pgcluster import (
     TIMESCALEDB_VERSION,
     PgCluster,

@@ -88,9 +88,9 @@ def test_healthz_reports_the_dashboard_and_database(system: RunningSystem) -> No
 
 
 def test_metrics_exposes_prometheus_series(system: RunningSystem) -> None:
-    with connect(system.url("pulse")):
-        with urllib.request.urlopen(system.http("pulse", "/metrics"), timeout=5) as answer:
-            text = answer.read().decode()
+    with (connect(system.url("pulse")),
+          urllib.request.urlopen(system.http("pulse", "/metrics"), timeout=5) as answer):
+        text = answer.read().decode()
     assert 'dashboard_connections_active{dashboard="pulse"}' in text
 
 

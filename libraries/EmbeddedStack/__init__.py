@@ -96,7 +96,7 @@ class EmbeddedStack:
                 logger.info("The embedded system of this run is already running.")
                 return self.get_embedded_system()
             self._remove_stale(existing)
-        cleanup_stale(self.state_dir / "db")
+        self._remove_stale_database()
         port_list = [int(p) for p in str(ports).split(",")]
         busy = [p for p in port_list if _port_in_use(host, p)]
         if busy:
@@ -186,8 +186,12 @@ class EmbeddedStack:
                     f"{time.ctime(state.started_at)}).")
         _terminate(state.supervisor_pid, "EmbeddedStack.supervisor", 30)
         _terminate(state.system_pid, "dashboards", 15)
-        cleanup_stale(self.state_dir / "db")
+        self._remove_stale_database()
         StackState.remove(self.state_dir)
+
+    def _remove_stale_database(self) -> None:
+        for action in cleanup_stale(self.state_dir / "db"):
+            logger.info(f"Stale database: {action}")
 
     @staticmethod
     def _owner_pid() -> int:
