@@ -14,7 +14,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq,
 }
-_TARGET = re.compile(r"^\s*(<=|>=|==|<|>)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
+_TARGET = re.compile(r"^\s*(<=|>=|==|<|>)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 # Figures ride in output.xml as an HTML comment inside the log message: invisible in
 # log.html, and they survive pabot's merge and rebot like any other message.
 _MARKER = re.compile(r"<!--figure:(.*?)-->", re.S)
@@ -47,9 +47,10 @@ class Figure:
         return "pass" if OPERATORS[op](self.value, limit) else "fail"
 
     def describe(self) -> str:
-        target = f", target {self.target} {self.unit}".rstrip() if self.target else ""
-        return (f"{self.scenario} {self.name}: {self.value:.6g} {self.unit}{target}"
-                f" → {self.verdict.upper()}")
+        unit = f" {self.unit}" if self.unit else ""
+        target = f", target {self.target}{unit}" if self.target else ""
+        verdict = self.verdict.upper()
+        return f"{self.scenario} {self.name}: {self.value:.6g}{unit}{target} → {verdict}"
 
     def to_html(self) -> str:
         payload = json.dumps(asdict(self)).replace("--", "\\u002d\\u002d")

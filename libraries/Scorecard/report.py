@@ -77,7 +77,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
     for row in summary["figures"]:
         target = f"{row['target']} {row['unit']}".strip() if row["target"] else "—"
         test = row["test"]
-        lines.append(f"| {row['scenario']} | {row['name']} | {row['value']:.4g} {row['unit']} "
+        measured = f"{row['value']:.4g} {row['unit']}".strip()
+        lines.append(f"| {row['scenario']} | {row['name']} | {measured} "
                      f"| {target} | {row['verdict'].upper()} | {test} ({row['test_status']}) |")
     if not summary["figures"]:
         lines.append("| — | no figures were recorded | | | | |")

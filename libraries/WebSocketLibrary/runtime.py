@@ -47,6 +47,8 @@ class LoopThread:
             try:
                 return future.result(timeout=slice_s)
             except TimeoutError:
+                if future.done():
+                    raise  # the coroutine itself timed out: report it now
                 if deadline is not None and time.monotonic() >= deadline:
                     future.cancel()
                     raise
