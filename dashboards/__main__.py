@@ -8,6 +8,9 @@ import logging
 import signal
 import sys
 
+import uvloop
+
+from . import logs
 from .app import Application
 from .config import Config, ConfigError, describe
 
@@ -21,8 +24,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(config: Config) -> None:
-    app = Application(config)
+async def run(app: Application) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -36,15 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     parse_args(argv)
     try:
         config = Config.from_env()
+        app = Application(config)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(config.log_level)
     try:
-        asyncio.run(run(config))
-    except RuntimeError as error:
-        logging.getLogger("dashboards").error("%s", error)
+        uvloop.run(run(app))
+    except (RuntimeError, OSError) as error:
+        logging.getLogger("dashboards").error("cannot run: %s", error)
         return 1
     return 0
 

@@ -36,6 +36,12 @@ class Database:
             await conn.execute(schema)
         log.info("database ready, schema applied")
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database is not open")
+        return self._pool
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,18 +26,30 @@ needs_timescaledb = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def cluster() -> Iterator[PgCluster]:
     if not timescaledb_installed():
         pytest.skip("TimescaleDB is not installed; run scripts/setup first")
     # Not pytest's tmp_path: its parents are private to root, and the server runs as postgres.
     base = Path(tempfile.mkdtemp(prefix="utest-pg-"))
     base.chmod(0o755)
-    cluster = PgCluster(base, fsync=False)
+    pg = PgCluster(base, fsync=False)
     try:
-        yield cluster.start()
+        pg.start()
+        yield pg
     finally:
-        cluster.stop()
+        pg.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(cluster: PgCluster) -> str:
+    return cluster.dsn
+
+
+@pytest.fixture
+def fresh_database(cluster: PgCluster) -> str:
+    """A new, empty database for a test that needs the system's state to itself."""
+    return cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @dataclass
@@ -88,10 +104,79 @@ def system(database_url: str) -> Iterator[RunningSystem]:
     running, thread, stop = start_system({"DATABASE_URL": database_url,
                                           "HEARTBEAT_INTERVAL_MS": "100"})
     yield running
-    running.loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
+    stop_system(running, thread, stop)
 
 
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+class Peer:
+    """A blocking test client that keeps frames it skipped, so later waits still see them."""
+
+    def __init__(self, url: str, **options: object) -> None:
+        from websockets.sync.client import connect
+
+        self.ws = connect(url, compression=None, **options)  # type: ignore[arg-type]
+        self.backlog: list[dict[str, object]] = []
+        self.welcome = self.next("welcome")
+
+    def send(self, message: object) -> None:
+        self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    def next(self, kind: str, timeout: float = 5.0, **fields: object) -> dict[str, Any]:
+        """The next frame of type ``kind`` whose top-level fields equal ``fields``."""
+        def wanted(frame: dict[str, Any]) -> bool:
+            return frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items())
+
+        for index, frame in enumerate(self.backlog):
+            if wanted(frame):
+                return self.backlog.pop(index)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {kind} {fields or ''} within {timeout} s; "
+                                     f"kept: {self.backlog[-5:]}")
+            try:
+                frame = json.loads(self.ws.recv(timeout=remaining))
+            except TimeoutError:
+                continue
+            if wanted(frame):
+                return frame
+            self.backlog.append(frame)
+
+    def request(self, message: dict[str, Any], kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        self.send(message)
+        return self.next(kind, timeout)
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Peer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture
+def make_system(cluster: PgCluster) -> Iterator[Callable[..., RunningSystem]]:
+    """Start systems with their own settings (and by default their own database)."""
+    started: list[tuple[RunningSystem, threading.Thread, asyncio.Event]] = []
+
+    def make(env: dict[str, str] | None = None, database: str | None = None) -> RunningSystem:
+        dsn = database or cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+        running = start_system({"DATABASE_URL": dsn, **(env or {})})
+        started.append(running)
+        return running[0]
+
+    yield make
+    for running, thread, stop in started:
+        stop_system(running, thread, stop)
+
+
+def stop_system(running: RunningSystem, thread: threading.Thread, stop: asyncio.Event) -> None:
+    running.loop.call_soon_threadsafe(stop.set)
+    thread.join(30)

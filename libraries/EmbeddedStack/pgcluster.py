@@ -323,6 +323,27 @@ class PgCluster:
         self._started = True
         return self.dsn
 
+    def pause(self) -> None:
+        """Stop the server but keep its data: a database outage, for tests."""
+        self._halt("fast")
+
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start a paused server again on the same port."""
+        fixed, self._fixed_port = self._fixed_port, self._port
+        try:
+            self._start_server(timeout)
+        finally:
+            self._fixed_port = fixed
+
+    def create_database(self, name: str) -> str:
+        """Another database with TimescaleDB in this cluster; returns its DSN."""
+        own, self._database = self._database, name
+        try:
+            self._create_database(30.0)
+            return self.dsn
+        finally:
+            self._database = own
+
     def stop(self) -> None:
         """Fast shutdown, then delete the data dir; safe to call twice or before start."""
         self._started = False
