@@ -32,6 +32,7 @@ from .limits import (
     request_token,
 )
 from .messages import ProtocolError, error_frame, now_ms, parse_frame, reply
+from .notify import build_notifier
 from .observability import Observability
 from .slo import METRICS, TARGETS
 from .store import EventStore, load_state, ms_to_dt
@@ -81,6 +82,7 @@ class Application:
         self.obs.preset(DASHBOARDS, METRICS, [v.id for v in VOICES], ("slack", "email"),
                         ("sent", "failed"))
         self.engine = Engine(TARGETS, self.alert_cooldowns, config.voice_cooldown_s)
+        self.notifier = build_notifier(config)
         self.clients: dict[str, set[Client]] = {name: set() for name in DASHBOARDS}
         self.ports: dict[str, int] = {}
         self._servers: dict[str, Server] = {}
@@ -103,6 +105,7 @@ class Application:
             self.obs.metric_value.labels(metric).set(value)
         self.writer.start()
         self.store.start()
+        await self.notifier.start()
         for name, port in self.config.ports.items():
             server = await serve(
                 functools.partial(self._handle, dashboard=name),
@@ -136,6 +139,7 @@ class Application:
                 await connection.close(1001, "server shutting down")
         for server in self._servers.values():
             await server.wait_closed()
+        await self.notifier.stop()
         await self.store.flush_and_stop()
         await self.db.close()
         log.info("stopped")
@@ -310,6 +314,8 @@ class Application:
                 self.obs.metric_value.labels(metric).set(self.engine.values[metric])
             for event in events:
                 self._publish(event)
+                if event.alert is not None:
+                    self.notifier.on_alert(event.alert, stamp)
 
     async def _on_subscribe(self, client: Client, request: ChannelRequest,
                             message: dict[str, Any]) -> None:
@@ -347,7 +353,9 @@ class Application:
         if not self.engine.slo.acknowledge(request.alert_id):
             raise ProtocolError("validation_error", f"alert_id: no open alert "
                                 f"{request.alert_id!r}", message.get("id"))
-        self.store.add("alert_ack", request.alert_id, ms_to_dt(now_ms()))
+        stamp = now_ms()
+        self.store.add("alert_ack", request.alert_id, ms_to_dt(stamp))
+        self.notifier.on_acknowledged(request.alert_id, stamp)
         self._write(client, reply(message, {"type": "alert_acknowledged",
                                             "alert_id": request.alert_id, "status": "ok"}))
 
