@@ -1,0 +1,87 @@
+*** Settings ***
+Documentation     Scenario 3: subscriptions to live metric updates.
+
+Resource          ../resources/dashboards.resource
+
+Suite Setup       Set Up System Under Test
+Suite Teardown    Tear Down System Under Test
+Test Teardown     Close All Connections
+
+
+*** Test Cases ***
+3.1 Subscribe To The Four SLO Metrics
+    [Documentation]    The subscription is confirmed with exactly the document's reply, and
+    ...    set up within the expected 220 ms.
+    Connect To Dashboard    pulse
+    ${start}=    Start Stopwatch
+    Send Json    {"type": "subscribe", "channels": ["clarity", "chaos", "trust", "pain"]}
+    ${reply}=    Wait For Message    {"type": "subscribed"}
+    ${elapsed}=    Milliseconds Since    ${start}
+    VAR    &{expected}    type=subscribed    channels=${METRICS}    status=ok
+    Should Be Equal    ${reply}    ${expected}
+    Figure Should Meet Target    3.1    subscription setup    ${elapsed}    ms
+    ...    < ${SUBSCRIPTION_SETUP_LIMIT_MS}
+
+3.2 At Least Five Updates Arrive Within 10 Seconds
+    [Documentation]    For 10 s a subscriber counts the ``metrics_update`` messages carrying its
+    ...    metrics: at least 5 must arrive, 500-1000 ms apart on average.
+    Connect To Dashboard    pulse
+    Subscribe To    pulse    @{METRICS}
+    ${updates}=    Collect Updates For    10
+    ${count}=    Get Length    ${updates}
+    Figure Should Meet Target    3.2    updates received in 10 s    ${count}    updates
+    ...    >= ${UPDATES_MIN_COUNT}
+    Figure Should Meet Target    3.2    mean update interval    ${10000 / ${count}}    ms
+    ...    <= ${UPDATE_INTERVAL_MAX_MS}
+
+3.2 Updates Carry The Values Just Sent
+    [Documentation]    After a metric changes, the next updates carry its new value.
+    [Setup]    Hold The Metric Values
+    Connect To Dashboard    pulse
+    Subscribe To    pulse    pain
+    Set Metric    pain    0.35
+    Wait For Message    {"type": "metrics_update", "data": {"pain": 0.35}}    timeout=2s
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+3.3 Unsubscribe From Clarity And Pain
+    [Documentation]    Unsubscribing confirms the channels removed and those remaining;
+    ...    later updates carry only the remaining metrics.
+    Connect To Dashboard    pulse
+    Subscribe To    pulse    @{METRICS}
+    Send Json    {"type": "unsubscribe", "channels": ["clarity", "pain"]}
+    ${reply}=    Wait For Message    {"type": "unsubscribed", "status": "ok"}
+    Should Be Equal    ${reply}[channels]    ${{ ["clarity", "pain"] }}
+    Should Be Equal    ${reply}[remaining]    ${{ ["chaos", "trust"] }}
+    # Frames are ordered: everything after the reply was sent after the unsubscribe.
+    Clear Message Buffer
+    ${update}=    Wait For Message    {"type": "metrics_update"}    timeout=2s
+    Lists Should Be Equal    ${{ sorted($update['data']) }}    ${{ ["chaos", "trust"] }}
+
+3.3 An Unknown Channel Rejects The Whole Subscription
+    [Documentation]    A subscribe naming a channel the dashboard lacks is refused whole.
+    Connect To Dashboard    seams
+    Send Json    {"type": "subscribe", "channels": ["seams", "clarity"], "id": "s1"}
+    Wait For Message    {"type": "error", "code": "unknown_channel", "id": "s1"}    alias=seams
+    ${reply}=    Subscribe To    seams    alerts
+    Should Be Equal    ${reply}[channels]    ${{ ["alerts"] }}
+
+
+*** Keywords ***
+Collect Updates For
+    [Documentation]    Every ``metrics_update`` that arrives within ``seconds``, each checked
+    ...    to carry a ``seq`` and exactly the subscribed metrics.
+    [Arguments]    ${seconds}
+    ${start}=    Start Stopwatch
+    VAR    @{updates}
+    WHILE    True
+        ${left}=    Evaluate    ${seconds} - (time.perf_counter() * 1000 - ${start}) / 1000
+        ...    modules=time
+        IF    ${left} <= 0    BREAK
+        ${status}    ${update}=    Run Keyword And Ignore Error
+        ...    Wait For Message    {"type": "metrics_update"}    timeout=${left}
+        IF    $status == 'FAIL'    BREAK
+        Dictionary Should Contain Key    ${update}    seq
+        Lists Should Be Equal    ${{ sorted($update['data']) }}    ${{ sorted($METRICS) }}
+        Append To List    ${updates}    ${update}
+    END
+    RETURN    ${updates}

@@ -1,0 +1,83 @@
+*** Settings ***
+Documentation     Scenario 4: connection stability.
+
+Resource          ../resources/dashboards.resource
+
+Suite Setup       Set Up System Under Test
+Suite Teardown    Tear Down System Under Test
+Test Teardown     Close All Connections
+
+
+*** Test Cases ***
+4.1 A 60 Second Connection Keeps Its Heartbeat
+    [Documentation]    Over 60 s the connection never drops and the heartbeat arrives every
+    ...    5 s: at least 11 heartbeats with consecutive ``seq`` numbers.
+    [Tags]    long
+    Connect To Dashboard    pulse
+    ${start}=    Start Stopwatch
+    ${count}=    Count Heartbeats For    ${LONG_CONNECTION_SECONDS}
+    ${elapsed}=    Milliseconds Since    ${start}
+    Connection Should Be Open    pulse
+    Figure Should Meet Target    4.1    heartbeats in 60 s    ${count}    heartbeats
+    ...    >= ${HEARTBEATS_MIN_COUNT}
+    Record Figure    4.1    mean heartbeat interval    ${elapsed / ${count}}    ms
+    ...    <= ${HEARTBEAT_INTERVAL_MS * 1.1}
+    ${expected}=    Evaluate    int(${elapsed} // ${HEARTBEAT_INTERVAL_MS})
+    Figure Should Meet Target    4.1    heartbeats delivered    ${count * 100 / ${expected}}    %
+    ...    > ${CONNECTION_STABILITY_MIN_PERCENT}
+
+4.2 Reconnection After An Artificial Break Restores The Subscriptions
+    [Documentation]    After the connection is cut, a new connection resumes the session
+    ...    within 5 s: the subscriptions are back and updates flow again.
+    ${welcome}=    Open Session    pulse    alias=first
+    VAR    ${welcome_session}    ${welcome}[session_id]
+    Subscribe To    first    clarity    alerts
+    Close Connection    first    code=4000    reason=artificial break
+    ${start}=    Start Stopwatch
+    Connect To Dashboard    pulse    alias=second
+    Send Json    {"type": "resume", "session_id": "${welcome_session}", "last_seq": 0}
+    ...    alias=second
+    ${resumed}=    Wait For Message    {"type": "resumed", "status": "ok"}    alias=second
+    Should Be Equal    ${resumed}[channels]    ${{ ["clarity", "alerts"] }}
+    Wait For Message    {"type": "metrics_update"}    timeout=2s    alias=second
+    ${recovery}=    Milliseconds Since    ${start}
+    Figure Should Meet Target    4.2    reconnection with subscriptions restored    ${recovery}
+    ...    ms    < ${RECOVERY_LIMIT_MS}
+
+4.3 Ten Parallel Connections Work Stably
+    [Documentation]    10 connections to the three dashboards stay open and each one answers a
+    ...    ping while all are open.
+    VAR    @{dashboards}    pulse    seams    voices
+    FOR    ${index}    IN RANGE    ${PARALLEL_CONNECTIONS}
+        ${dashboard}=    Evaluate    $dashboards[${index} % 3]
+        Connect To Dashboard    ${dashboard}    alias=c${index}
+    END
+    VAR    ${working}    ${0}
+    FOR    ${index}    IN RANGE    ${PARALLEL_CONNECTIONS}
+        Measure Round Trip    {"type": "ping", "timestamp": ${index}}
+        ...    {"type": "pong", "timestamp": ${index}}    alias=c${index}
+        Connection Should Be Open    c${index}
+        ${working}=    Evaluate    ${working} + 1
+    END
+    Figure Should Meet Target    4.3    parallel connections working
+    ...    ${working * 100 / ${PARALLEL_CONNECTIONS}}    %    > ${CONNECTION_STABILITY_MIN_PERCENT}
+
+
+*** Keywords ***
+Count Heartbeats For
+    [Documentation]    Counts heartbeats arriving within ``seconds``; each must carry the next
+    ...    ``seq`` and arrive within 1.5 intervals of the previous one.
+    [Arguments]    ${seconds}
+    ${start}=    Start Stopwatch
+    VAR    ${count}    ${0}
+    ${gap}=    Evaluate    ${HEARTBEAT_INTERVAL_MS} * 1.5 / 1000
+    WHILE    True
+        ${left}=    Evaluate    ${seconds} - (time.perf_counter() * 1000 - ${start}) / 1000
+        ...    modules=time
+        IF    ${left} <= ${HEARTBEAT_INTERVAL_MS / 2000}    BREAK
+        ${heartbeat}=    Wait For Message    {"type": "heartbeat"}    timeout=${gap}
+        ...    alias=pulse
+        ${count}=    Evaluate    ${count} + 1
+        Should Be Equal As Integers    ${heartbeat}[seq]    ${count}
+    END
+    RETURN    ${count}
