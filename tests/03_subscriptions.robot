@@ -72,7 +72,7 @@ Collect Updates For
     ...    to carry a ``seq`` and exactly the subscribed metrics.
     [Arguments]    ${seconds}
     ${start}=    Start Stopwatch
-    VAR    @{updates}
+    VAR    @{updates}    @{EMPTY}
     WHILE    True
         ${left}=    Evaluate    ${seconds} - (time.perf_counter() * 1000 - ${start}) / 1000
         ...    modules=time

@@ -30,14 +30,10 @@ Test Teardown     Close All Connections
     [Documentation]    After the connection is cut, a new connection resumes the session
     ...    within 5 s: the subscriptions are back and updates flow again.
     ${welcome}=    Open Session    pulse    alias=first
-    VAR    ${welcome_session}    ${welcome}[session_id]
     Subscribe To    first    clarity    alerts
     Close Connection    first    code=4000    reason=artificial break
     ${start}=    Start Stopwatch
-    Connect To Dashboard    pulse    alias=second
-    Send Json    {"type": "resume", "session_id": "${welcome_session}", "last_seq": 0}
-    ...    alias=second
-    ${resumed}=    Wait For Message    {"type": "resumed", "status": "ok"}    alias=second
+    ${resumed}=    Resume Session    ${welcome}[session_id]    alias=second
     Should Be Equal    ${resumed}[channels]    ${{ ["clarity", "alerts"] }}
     Wait For Message    {"type": "metrics_update"}    timeout=2s    alias=second
     ${recovery}=    Milliseconds Since    ${start}
@@ -81,3 +77,12 @@ Count Heartbeats For
         Should Be Equal As Integers    ${heartbeat}[seq]    ${count}
     END
     RETURN    ${count}
+
+Resume Session
+    [Documentation]    Opens a new Pulse connection that resumes ``session_id``; returns the
+    ...    ``resumed`` reply.
+    [Arguments]    ${session_id}    ${alias}
+    Connect To Dashboard    pulse    alias=${alias}
+    Send Json    {"type": "resume", "session_id": "${session_id}", "last_seq": 0}    alias=${alias}
+    ${resumed}=    Wait For Message    {"type": "resumed", "status": "ok"}    alias=${alias}
+    RETURN    ${resumed}

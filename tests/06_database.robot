@@ -28,8 +28,8 @@ ${BUCKETS}    SELECT time_bucket('1 minute', timestamp) as bucket, AVG(value) as
     [Documentation]    The document's INSERT adds exactly one row each time; its median time
     ...    over 5 runs (each a committed transaction) is under 10 ms.
     ${before}=    Count Stored Rows    websocket_test
-    VAR    @{times}
-    FOR    ${run}    IN RANGE    5
+    VAR    @{times}    @{EMPTY}
+    FOR    ${_}    IN RANGE    5
         ${elapsed}=    Timed Statement    ${INSERT}
         Append To List    ${times}    ${elapsed}
     END
@@ -81,8 +81,8 @@ Timed Statement
 Time Query Repeatedly
     [Documentation]    Runs ``sql`` 5 times; returns the rows, the median and the slowest ms.
     [Arguments]    ${sql}
-    VAR    @{times}
-    FOR    ${run}    IN RANGE    5
+    VAR    @{times}    @{EMPTY}
+    FOR    ${_}    IN RANGE    5
         ${rows}    ${elapsed}=    Timed Query    ${sql}
         Append To List    ${times}    ${elapsed}
     END
