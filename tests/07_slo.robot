@@ -1,0 +1,111 @@
+*** Settings ***
+Documentation     Scenario 7: SLO monitoring, voices and seams. Tests 7.4-7.7 cover what the
+...               document implies: every band edge that decides a priority, all seven
+...               voices, the seams between states, and an alert's lifecycle.
+
+Resource          ../resources/slo.resource
+
+Suite Setup       Set Up System Under Test
+Suite Teardown    Tear Down System Under Test
+Test Setup        Hold The Metric Values
+Test Teardown     Restore Baseline And Release The Metric Values
+
+
+*** Variables ***
+# One metric at a time through every state: metric, value, state entered, seam type.
+# (pain 0.25 changes no state: it prepares HARMONIOUS_FLOW.)
+@{SEAM_WALK}
+...                  chaos    0.75    UNKNOWN    pause_seam
+...                  clarity    0.55    CHAOTIC_CREATION    chaos_seam
+...                  chaos    0.15    UNKNOWN    pause_seam
+...                  clarity    0.85    CRYSTALLIZATION    weave_seam
+...                  chaos    0.45    CREATIVE_TENSION    bridge_seam
+...                  pain    0.25    ${None}    ${None}
+...                  trust    0.85    HARMONIOUS_FLOW    insight_seam
+...                  trust    0.45    CREATIVE_TENSION    bridge_seam
+...                  pain    0.65    CRISIS_MODE    conflict_seam
+# A value that makes each voice's own condition hold: voice, metric, value.
+@{VOICE_TRIGGERS}
+...                  kain    chaos    0.75
+...                  pino    clarity    0.95
+...                  sam    clarity    0.65
+...                  anhantra    trust    0.55
+...                  hundun    chaos    0.15
+
+
+*** Test Cases ***
+7.1 Clarity Above Its Maximum 0.9 Raises A P1 Alert
+    [Documentation]    ``metric_update`` clarity 0.95 → ``slo_alert`` P1 (BLOCK) naming max 0.9.
+    Watch The Alerts
+    Send Json    {"type": "metric_update", "metric": "clarity", "value": 0.95}
+    ${alert}=    Alert Should Be Raised    clarity    0.95    P1    0.9    max
+    Should Contain    ${alert}[auto_actions]    activate_pino_hundun
+
+7.2 Chaos Below Its Minimum 0.3 Raises A P1 Alert
+    [Documentation]    ``metric_update`` chaos 0.1 → ``slo_alert`` P1 (BLOCK) naming min 0.3.
+    Watch The Alerts
+    Send Json    {"type": "metric_update", "metric": "chaos", "value": 0.1}
+    Alert Should Be Raised    chaos    0.1    P1    0.3    min
+
+7.3 Kain Activates Within 2 Seconds When Chaos Exceeds 0.7
+    [Documentation]    Chaos 0.75 activates the voice Kain (``kain``) within 2 s of the ack.
+    Watch The Voices
+    Connect To Dashboard    pulse
+    Set Metric    chaos    0.75
+    ${start}=    Start Stopwatch
+    ${kain}=    Voice Should Activate    kain    timeout=${VOICE_ACTIVATION_LIMIT_MS / 1000}
+    ${elapsed}=    Milliseconds Since    ${start}
+    Should Be Equal    ${kain}[trigger]    chaos > 0.7
+    Figure Should Meet Target    7.3    voice activation time    ${elapsed}    ms
+    ...    < ${VOICE_ACTIVATION_LIMIT_MS}
+
+7.4 Every Band Edge Decides The Right Priority
+    [Documentation]    Each value on either side of every band limit of the contract raises the
+    ...    alert of the right priority naming the violated OK-band limit, or none.
+    Watch The Alerts
+    VAR    ${decided}    ${0}
+    FOR    ${edge}    IN    @{BAND_EDGES}
+        Run Keyword And Continue On Failure    Band Edge Should Decide The Priority    @{edge}
+        VAR    ${decided}    ${decided + 1}
+    END
+    ${total}=    Get Length    ${BAND_EDGES}
+    Record Figure    7.4    band edges checked    ${decided}    edges    >= ${total}
+
+7.5 All Seven Voices Are Ready
+    [Documentation]    Each voice activates on its own condition (iskra when two others are
+    ...    active) and deactivates when it no longer holds.
+    Watch The Voices
+    Connect To Dashboard    pulse
+    FOR    ${voice}    ${metric}    ${value}    IN    @{VOICE_TRIGGERS}
+        Voice Should Answer Its Condition    ${voice}    ${metric}    ${value}
+    END
+    Set Metric    trust    0.35
+    Voice Should Activate    iskriv
+    Voice Should Activate    iskra    reason=synthesis
+    ${ready}=    Evaluate    len($VOICE_CONDITIONS) + 1
+    Figure Should Meet Target    7.5    voices ready    ${ready}    voices    >= 7
+
+7.6 Seams Mark Every Change Of State
+    [Documentation]    One metric at a time, the system walks through every classified state
+    ...    (first match wins); each change is a seam with its type and intensity.
+    Connect To Dashboard    pulse
+    Connect To Dashboard    seams
+    Subscribe To    seams    seams
+    Track The Current Values
+    FOR    ${metric}    ${value}    ${state}    ${seam_type}    IN    @{SEAM_WALK}
+        Seam Should Follow    ${metric}    ${value}    ${state}    ${seam_type}
+    END
+
+7.7 An Alert Escalates Under One Id And Resolves Once
+    [Documentation]    Pain 0.55 opens a P2 alert, 0.75 escalates it to P0 under the same id,
+    ...    0.65 (lower band) changes nothing, and the baseline resolves it.
+    Watch The Alerts
+    Set Metric    pain    0.55
+    ${p2}=    Alert Should Be Raised    pain    0.55    P2    0.5    max
+    Set Metric    pain    0.75
+    ${p0}=    Alert Should Be Raised    pain    0.75    P0    0.5    max
+    Should Be Equal    ${p0}[id]    ${p2}[id]
+    Set Metric    pain    0.65
+    No Alert Should Be Raised For    pain
+    Set Metric    pain    0.3
+    Alert Should Be Resolved    ${p0}[id]
