@@ -41,11 +41,11 @@ Test Teardown     Close All Connections
     ...    ms    < ${RECOVERY_LIMIT_MS}
 
 4.3 Ten Parallel Connections Work Stably
-    [Documentation]    10 connections to the three dashboards stay open and each one answers a
-    ...    ping while all are open.
-    VAR    @{dashboards}    pulse    seams    voices
+    [Documentation]    10 connections to Pulse and Seams stay open and each one answers a ping
+    ...    while all are open. (Voices is left to the connection-limit test.)
+    VAR    @{dashboards}    pulse    seams
     FOR    ${index}    IN RANGE    ${PARALLEL_CONNECTIONS}
-        ${dashboard}=    Evaluate    $dashboards[${index} % 3]
+        ${dashboard}=    Evaluate    $dashboards[${index} % 2]
         Connect To Dashboard    ${dashboard}    alias=c${index}
     END
     VAR    ${working}    ${0}

@@ -29,7 +29,13 @@ EMBEDDED_SETTINGS = {
     "UPDATE_INTERVAL_MS": "500",
     "VOICE_COOLDOWN_S": str(VOICE_COOLDOWN_S),
     "MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+    "RATE_LIMIT_PER_S": "200",
+    "RATE_LIMIT_BURST": "200",
 }
 
 # How long a reachability check of the target may take before the run fails fast.
 REACHABILITY_TIMEOUT = "10s"
+
+# Rate limit of the target per connection (protocol.md section 9 defaults).
+RATE_LIMIT_PER_S = 200
+RATE_LIMIT_BURST = 200

@@ -1,0 +1,118 @@
+*** Settings ***
+Documentation     Scenario 10: security — validation against injection, rate limiting,
+...               connection limits, authentication and Origin checks.
+
+Resource          ../resources/dashboards.resource
+Resource          ../resources/database.resource
+
+Suite Setup       Set Up System Under Test
+Suite Teardown    Tear Down System Under Test
+Test Teardown     Close All Connections
+
+
+*** Variables ***
+# Messages carrying SQL injection or XSS, each to be rejected whole.
+@{HOSTILE_MESSAGES}
+...                    {"type": "metrics", "data": {"clarity": 0.8}, "source": "x'; DROP TABLE metrics;--"}
+...                    {"type": "metrics", "data": {"clarity": 0.8}, "source": "<script>alert(1)</script>"}
+...                    {"type": "metric_update", "metric": "clarity'; DELETE FROM metrics;--", "value": 0.5}
+...                    {"type": "metric_update", "metric": "pain", "value": "0.5; DROP TABLE metrics"}
+...                    {"type": "metrics", "data": {"<img src=x onerror=alert(1)>": 0.5}}
+...                    {"type": "metrics_batch", "records": [{"metric": "trust", "value": "<b>1</b>"}]}
+
+
+*** Test Cases ***
+10.1 SQL Injection And XSS In Messages Are Rejected
+    [Documentation]    Every hostile message is rejected whole with ``validation_error``, and
+    ...    nothing of it reaches the database.
+    [Setup]    Hold The Metric Values
+    Connect To Dashboard    pulse
+    Connect To The Metrics Database
+    ${before}=    Query    SELECT count(*) FROM metrics    alias=metrics
+    ${rejected}=    Count Messages Rejected    @{HOSTILE_MESSAGES}
+    ${after}=    Query    SELECT count(*) FROM metrics    alias=metrics
+    Should Be Equal    ${after}[0][0]    ${before}[0][0]    hostile data was stored
+    ${total}=    Get Length    ${HOSTILE_MESSAGES}
+    Figure Should Meet Target    10.1    hostile messages rejected    ${rejected * 100 / ${total}}
+    ...    %    >= 100
+    [Teardown]    Run Keywords    Disconnect From All Databases
+    ...    AND    Restore Baseline And Release The Metric Values
+
+10.2 A Flood Of 1000 Messages Per Second Is Rate Limited
+    [Documentation]    1000 pings in one second: every one is answered, by a pong or by
+    ...    ``rate_limited`` with ``retry_after_ms``; no more pass than the token bucket allows,
+    ...    and the connection stays open.
+    Connect To Dashboard    pulse
+    ${sent}=    Send At Rate    {"type": "ping", "timestamp": 1}    rate=1000    duration=1s
+    ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    operator=matches
+    ...    expected=^(pong|error)$    timeout=10s
+    ${pongs}=    Flood Answers Should Respect The Rate Limit    ${answers}    ${sent}[elapsed_s]
+    Connection Should Be Open
+    Record Figure    10.2    messages passed in a 1000/s flood    ${pongs}    messages
+    Figure Should Meet Target    10.2    flood messages answered
+    ...    ${{ len($answers) * 100 / $sent['sent'] }}    %    >= 100
+
+10.2 Sustained Abuse Closes The Connection With 1008
+    [Documentation]    A client that keeps exceeding the limit (over 1000 rejected messages in
+    ...    10 s) is disconnected with close code 1008 (policy violation).
+    Connect To Dashboard    pulse
+    Run Keyword And Ignore Error    Send At Rate    {"type": "ping"}    rate=2000    duration=2s
+    Connection Should Be Closed    code=1008    timeout=10s
+
+10.3 Connections Beyond The Limit Are Refused With 503
+    [Documentation]    The Voices dashboard accepts connections up to its limit; the next
+    ...    handshake is refused with HTTP 503 and Retry-After, and the open ones keep working.
+    [Setup]    Hold The Metric Values
+    ${opened}=    Open Connections Until Refused    voices    ${MAX_CONNECTIONS + 1}
+    ${refusal}=    Connect Should Be Refused    ${SYSTEM}[urls][voices]    status=503
+    ...    response_headers={"Retry-After": "*"}
+    Should Be True    int($refusal['headers']['retry-after']) > 0
+    Measure Round Trip    {"type": "ping", "timestamp": 5}    {"type": "pong", "timestamp": 5}
+    ...    alias=v0
+    # Other tests of the run may hold a few connections to Voices meanwhile.
+    Should Be True    ${MAX_CONNECTIONS} - 20 <= ${opened} <= ${MAX_CONNECTIONS}
+    Record Figure    10.3    connections accepted before refusal    ${opened}    connections
+    ...    <= ${MAX_CONNECTIONS}
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+
+*** Keywords ***
+Count Messages Rejected
+    [Documentation]    Sends each message verbatim; counts those answered with
+    ...    ``validation_error``.
+    [Arguments]    @{messages}
+    VAR    ${rejected}    ${0}
+    FOR    ${message}    IN    @{messages}
+        Send Text    ${message}
+        ${ok}=    Run Keyword And Return Status
+        ...    Wait For Message    {"type": "error", "code": "validation_error"}
+        IF    ${ok}    VAR    ${rejected}    ${rejected + 1}
+    END
+    RETURN    ${rejected}
+
+Flood Answers Should Respect The Rate Limit
+    [Documentation]    Of the ``answers`` to a flood, some are ``rate_limited`` with a
+    ...    positive ``retry_after_ms``; no more pongs than the bucket allows. Returns the pongs.
+    [Arguments]    ${answers}    ${elapsed_s}
+    ${pongs}=    Evaluate    sum(1 for a in $answers if a['type'] == 'pong')
+    ${limited}=    Evaluate    [a for a in $answers if a.get('code') == 'rate_limited']
+    Should Not Be Empty    ${limited}    the flood was not rate limited
+    Should Be True    all(a['retry_after_ms'] > 0 for a in $limited)
+    ${allowed}=    Evaluate    ${RATE_LIMIT_BURST} + ${RATE_LIMIT_PER_S} * (${elapsed_s} + 0.5)
+    Should Be True    ${pongs} <= ${allowed}    ${pongs} pongs passed, at most ${allowed} allowed
+    RETURN    ${pongs}
+
+Open Connections Until Refused
+    [Documentation]    Opens connections to ``dashboard`` (aliases v0, v1, …) until one is
+    ...    refused or ``limit`` are open; returns how many opened.
+    [Arguments]    ${dashboard}    ${limit}
+    ${level}=    Set Log Level    NONE
+    VAR    ${opened}    ${0}
+    WHILE    ${opened} < ${limit}
+        ${ok}=    Run Keyword And Return Status    Connect    ${SYSTEM}[urls][${dashboard}]
+        ...    alias=v${opened}
+        IF    not ${ok}    BREAK
+        VAR    ${opened}    ${opened + 1}
+    END
+    Set Log Level    ${level}
+    RETURN    ${opened}
