@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from WebSocketLibrary.connection import Frame, FrameBuffer
+from WebSocketLibrary.frames import Frame, FrameBuffer
 
 
 def buffer_with(*raws: str, limit: int = 100) -> FrameBuffer:
@@ -224,4 +224,4 @@ def test_preview_truncates_long_text_and_gives_its_length() -> None:
 
 
 def test_preview_of_binary_gives_its_size() -> None:
-    assert Frame(1, b"\x00\x01\x02", 0).preview() == "<3 bytes binary>"
+    assert Frame(1, b"\x00\x01\x02", 0).preview() == "<3 bytes binary: 00 01 02>"

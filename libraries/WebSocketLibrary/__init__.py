@@ -7,13 +7,24 @@ a per-connection buffer until a wait consumes them.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from robotlibcore import DynamicCore
 
 from .context import LibraryContext
-from .keywords import ConnectionKeywords, MessageKeywords
+from .keywords import (
+    ConnectionKeywords,
+    HeartbeatKeywords,
+    LatencyKeywords,
+    LifecycleKeywords,
+    ReceivingKeywords,
+    ReconnectKeywords,
+    SchemaKeywords,
+    SendingKeywords,
+)
+from .listener import ScopeListener
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 class WebSocketLibrary(DynamicCore):
@@ -22,15 +33,44 @@ class WebSocketLibrary(DynamicCore):
     = Connections =
     `Connect` opens a connection and makes it current; give an ``alias`` to address several.
     Every keyword takes ``alias=`` to pick one; without it the current connection is used.
+    Bearer tokens (as ``Secret``), headers, subprotocols, Origin, open timeout and maximum
+    message size are arguments of `Connect`; `Connect Should Be Refused` asserts a refused
+    handshake (status, headers such as ``Retry-After``).
+
+    Connections opened in a test are closed when the test ends, those opened in a suite
+    setup when the suite ends (a listener does it; ``close_at_end=False`` turns it off).
 
     = Receiving =
     A background reader keeps every received frame in a bounded buffer with its arrival
-    time. `Wait For Message` consumes the first buffered frame matching a partial JSON
-    template, so a frame that arrived before the keyword was called is still found.
+    time (``buffer_limit`` frames per connection; past it the oldest are dropped and
+    counted). `Wait For Message` consumes the first buffered frame matching a partial JSON
+    template, a JSONPath with an assertion operator, a regular expression or a frame type,
+    so a frame that arrived before the keyword was called is still found ("arm before
+    trigger" is never needed). `Wait For Messages` waits for several, `Message Should Not
+    Arrive` asserts silence, `Get Buffered Messages` and `Clear Message Buffer` inspect and
+    reset the buffer. Failures list what did arrive and why it did not match.
+
+    = Assertion operators =
+    `Wait For Message Where` and `Get Json Value` take the operators of
+    robotframework-assertion-engine, as Browser library's getters do: ``==``, ``!=``,
+    ``<``, ``<=``, ``>``, ``>=``, ``contains``, ``not contains``, ``starts``, ``ends``,
+    ``matches``, ``validate``.
+
+    = Lifecycle =
+    `Close Connection` with a code, `Abort Connection` (no closing handshake: a network
+    break), `Connection Should Be Open` / `Connection Should Be Closed` (with a close code),
+    and `Enable Auto Reconnect` (exponential backoff with jitter, re-subscribing or
+    resuming a session) with `Wait For Reconnection` reporting the recovery time.
 
     = Timing =
-    All durations use monotonic clocks. `Connect` returns the handshake latency and
-    `Measure Round Trip` the time from send to the arrival of the matching reply.
+    All durations use monotonic clocks. `Connect` returns the handshake latency,
+    `Measure Round Trip` one request's round trip and `Measure Round Trips` the percentiles
+    of many (HDR histogram, optionally on an open-loop schedule). Heartbeat monitors check
+    a message's rhythm in the background while other keywords run.
+
+    = Logging =
+    Sent and received frames are logged at INFO, cut to ``log_limit`` characters. When a
+    keyword fails, the last frames of its connection are logged with their times.
 
     Example:
     | ***** Settings *****
@@ -41,14 +81,32 @@ class WebSocketLibrary(DynamicCore):
     |     Connect    ws://localhost:3001
     |     Send Json    {"type": "ping", "timestamp": 1}
     |     Wait For Message    {"type": "pong", "timestamp": 1}    timeout=200ms
-    |     [Teardown]    Close All Connections
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
 
-    def __init__(self, timeout: timedelta = timedelta(seconds=5), buffer_limit: int = 10_000):
+    def __init__(self, timeout: timedelta = timedelta(seconds=5), buffer_limit: int = 10_000,
+                 log_limit: int = 500, close_at_end: bool = True):
         """``timeout`` is the default for waits and handshakes; ``buffer_limit`` caps each
-        connection's buffer (the oldest frames are dropped, and counted, past it)."""
-        ctx = LibraryContext(timeout, buffer_limit)
-        super().__init__([ConnectionKeywords(ctx), MessageKeywords(ctx)])
+        connection's buffer (the oldest frames are dropped, and counted, past it);
+        ``log_limit`` is how many characters of a frame the log shows; ``close_at_end``
+        closes connections when the test or suite that opened them ends."""
+        self._ctx = LibraryContext(timeout, buffer_limit, log_limit)
+        receiving = ReceivingKeywords(self._ctx)
+        super().__init__([
+            ConnectionKeywords(self._ctx), LifecycleKeywords(self._ctx),
+            SendingKeywords(self._ctx), receiving, SchemaKeywords(self._ctx),
+            LatencyKeywords(self._ctx, receiving), ReconnectKeywords(self._ctx),
+            HeartbeatKeywords(self._ctx),
+        ])
+        self.ROBOT_LIBRARY_LISTENER = ScopeListener(self._ctx, close_at_end)
+
+    def run_keyword(self, name: str, args: tuple | list, kwargs: dict | None = None) -> Any:
+        self._ctx.last_used = None
+        try:
+            return super().run_keyword(name, args, kwargs)
+        except Exception:
+            if self._ctx.last_used is not None:
+                self._ctx.log_recent_frames(self._ctx.last_used)
+            raise

@@ -1,178 +1,289 @@
-"""One client connection: the socket on the loop thread and a buffer of received frames."""
+"""One logical client connection: its socket on the loop thread, the background reader that
+fills its buffer, frame observers, and automatic reconnection when a policy is set."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from .frames import Frame, FrameBuffer, preview
+from .reconnect import Reconnection, ReconnectPolicy
 from .runtime import LoopThread
 
-
-@dataclass(frozen=True)
-class Frame:
-    """A received frame. ``arrived_ns`` is ``time.perf_counter_ns()`` at arrival."""
-
-    index: int
-    raw: str | bytes
-    arrived_ns: int
-    data: Any = None
-    is_json: bool = False
-
-    @classmethod
-    def decode(cls, index: int, raw: str | bytes, arrived_ns: int) -> Frame:
-        if isinstance(raw, str):
-            try:
-                return cls(index, raw, arrived_ns, json.loads(raw), True)
-            except ValueError:
-                pass
-        return cls(index, raw, arrived_ns)
-
-    def preview(self, limit: int = 200) -> str:
-        text = self.raw if isinstance(self.raw, str) else f"<{len(self.raw)} bytes binary>"
-        return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
+# An observer sees every frame on the loop thread before it is buffered; returning True
+# claims the frame (it is not buffered).
+Observer = Callable[[Frame], bool]
+HISTORY_LENGTH = 20
+OPENING_FRAMES = 5  # kept per session: welcomes carry what a resume needs
 
 
-class FrameBuffer:
-    """Bounded, thread-safe queue of frames not yet consumed by a wait.
-
-    The loop thread appends; keyword threads take the first frame that satisfies a
-    predicate. When full, the oldest frame is dropped and counted, never silently.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._frames: deque[Frame] = deque()
-        self._limit = limit
-        self._changed = threading.Condition()
-        self._received = 0
-        self.dropped = 0
-        self.closed = False
-
-    def append(self, raw: str | bytes, arrived_ns: int) -> None:
-        with self._changed:
-            self._received += 1
-            self._frames.append(Frame.decode(self._received, raw, arrived_ns))
-            if len(self._frames) > self._limit:
-                self._frames.popleft()
-                self.dropped += 1
-            self._changed.notify_all()
-
-    def mark_closed(self) -> None:
-        with self._changed:
-            self.closed = True
-            self._changed.notify_all()
-
-    @property
-    def received(self) -> int:
-        return self._received
-
-    def take(self, predicate: Callable[[Frame], bool], timeout: float) -> Frame | None:
-        """Remove and return the first frame satisfying ``predicate``, waiting up to ``timeout``.
-
-        Returns None on timeout, or at once when the connection is closed and nothing
-        buffered matches.
-        """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            seen = 0  # frame indices only grow, so frames up to `seen` need no second look
-            while True:
-                for frame in self._frames:
-                    if frame.index > seen and predicate(frame):
-                        self._frames.remove(frame)
-                        return frame
-                if self._frames:
-                    seen = self._frames[-1].index
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.closed:
-                    return None
-                # Short slices keep Robot's SIGALRM-based test timeouts responsive.
-                self._changed.wait(min(remaining, 0.05))
-
-    def snapshot(self) -> list[Frame]:
-        with self._changed:
-            return list(self._frames)
-
-    def clear(self) -> int:
-        with self._changed:
-            count = len(self._frames)
-            self._frames.clear()
-            return count
+class NotOpenError(AssertionError):
+    """A send on a connection that is not open."""
 
 
 class Connection:
     """A WebSocket client connection whose frames are read in the background."""
 
-    def __init__(self, runtime: LoopThread, url: str, buffer_limit: int = 10_000) -> None:
+    def __init__(self, runtime: LoopThread, url: str, buffer_limit: int = 10_000,
+                 alias: str | None = None) -> None:
         self.url = url
+        self.alias = alias
         self.buffer = FrameBuffer(buffer_limit)
         self.connect_latency_ms: float | None = None
-        self.history: deque[str] = deque(maxlen=20)  # recent traffic, shown when a keyword fails
+        self.state = "new"  # new → open → (reconnecting → open)* → closed
+        self.observers: list[Observer] = []
+        self.policy: ReconnectPolicy | None = None
+        self.reconnections: list[Reconnection] = []
+        self.reconnect_error: str | None = None
+        self.subprotocol: str | None = None
+        self._history: deque[tuple[float, str, str | bytes]] = deque(maxlen=HISTORY_LENGTH)
+        self._history_lock = threading.Lock()
+        self._opening: list[str | bytes] = []
         self._runtime = runtime
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._closing = False
+        self._open_timeout = 10.0
+        self._options: dict[str, Any] = {}
+        self._close_code: int | None = None
+        self._close_reason: str | None = None
 
-    # -- lifecycle (runs on the loop thread) -------------------------------------------------
+    # -- loop thread ---------------------------------------------------------------------
 
-    async def _open(self, open_timeout: float, **options: Any) -> None:
+    async def _handshake(self) -> ClientConnection:
+        return await connect(self.url, open_timeout=self._open_timeout, compression=None,
+                             proxy=None, **self._options)
+
+    async def _open(self) -> None:
         started = time.perf_counter_ns()
-        self._ws = await connect(self.url, open_timeout=open_timeout, compression=None,
-                                 proxy=None, **options)
+        ws = await self._handshake()
         self.connect_latency_ms = (time.perf_counter_ns() - started) / 1e6
-        self._reader = asyncio.create_task(self._read())
+        self._attach(ws)
 
-    async def _read(self) -> None:
-        assert self._ws is not None
+    def _attach(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._opening = []
+        self.subprotocol = ws.subprotocol
+        self.state = "open"
+        self._reader = asyncio.create_task(self._read(ws))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        buffer, observers = self.buffer, self.observers
         try:
-            async for raw in self._ws:
-                self.buffer.append(raw, time.perf_counter_ns())
-                self.history.append(f"<< {Frame.decode(0, raw, 0).preview(300)}")
+            async for raw in ws:
+                frame = buffer.decode(raw, time.perf_counter_ns())
+                self._remember("<<", raw)
+                if len(self._opening) < OPENING_FRAMES:
+                    self._opening.append(raw)
+                claimed = False
+                for observer in tuple(observers):
+                    claimed = observer(frame) or claimed
+                if not claimed:
+                    buffer.add(frame)
         except ConnectionClosed:
             pass
         finally:
-            self.buffer.mark_closed()
+            self._close_code, self._close_reason = close_status(ws)
+            self._lost()
 
-    async def _send(self, payload: str | bytes) -> int:
-        assert self._ws is not None
-        await self._ws.send(payload)
-        return time.perf_counter_ns()
+    def _lost(self) -> None:
+        if self._closing or self.policy is None:
+            self.state = "closed"
+            self.buffer.mark_closed()
+            return
+        self.state = "reconnecting"
+        self.buffer.notify()
+        self._reconnecting = asyncio.create_task(self._reconnect(self.policy))
+
+    async def _reconnect(self, policy: ReconnectPolicy) -> None:
+        lost_ns = time.perf_counter_ns()
+        attempt = 0
+        while not self._closing:
+            attempt += 1
+            if policy.max_attempts and attempt > policy.max_attempts:
+                break
+            await asyncio.sleep(policy.delay(attempt))
+            try:
+                ws = await self._handshake()
+            except Exception as error:  # refused, unreachable, timed out: try again
+                self.reconnect_error = f"attempt {attempt}: {error or type(error).__name__}"
+                continue
+            messages, resumed = policy.restore_messages()
+            try:
+                for message in messages:
+                    await ws.send(message)
+                    self._remember(">>", message)
+            except ConnectionClosed as error:
+                self.reconnect_error = f"attempt {attempt}: lost while restoring: {error}"
+                continue
+            self.reconnections.append(Reconnection(lost_ns, time.perf_counter_ns(), attempt,
+                                                   self._close_code, resumed))
+            self._attach(ws)
+            self.buffer.notify()
+            return
+        self.state = "closed"
+        self.buffer.mark_closed()
+
+    async def _send(self, payload: str | bytes, text: bool | None) -> int:
+        ws = self._ws
+        if ws is None or self.state != "open":
+            raise NotOpenError(f"Cannot send on {self.url}: the connection is "
+                                   f"{self.state}{self._close_text()}.")
+        sent_ns = time.perf_counter_ns()
+        await ws.send(payload, text=text)
+        self._remember(">>", payload)
+        return sent_ns
+
+    async def send_async(self, payload: str | bytes, text: bool | None = None) -> int:
+        """Send from the loop thread; returns ``perf_counter_ns()`` from just before."""
+        return await self._send(payload, text)
 
     async def _close(self, code: int, reason: str) -> None:
+        self._closing = True
+        if self._reconnecting is not None and not self._reconnecting.done():
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
         if self._ws is not None:
             await self._ws.close(code, reason)
         if self._reader is not None:
             await self._reader
+        self.state = "closed"
+        self.buffer.mark_closed()
 
-    # -- keyword-thread API --------------------------------------------------------------
+    async def _abort(self) -> None:
+        if self._ws is None or self._ws.transport is None:
+            raise NotOpenError(f"{self.url} has no open transport to abort.")
+        self._ws.transport.abort()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._reader)
+
+    async def _ping(self) -> float:
+        if self._ws is None or self.state != "open":
+            raise NotOpenError(f"Cannot ping {self.url}: the connection is {self.state}.")
+        waiter = await self._ws.ping()
+        return float(await waiter) * 1000
+
+    # -- keyword threads -----------------------------------------------------------------
 
     def open(self, timeout: float, **options: Any) -> float:
         """Connect (handshake included) and return the connect latency in milliseconds."""
-        self._runtime.run(self._open(timeout, **options), timeout + 1)
+        self._open_timeout, self._options = timeout, options
+        self._runtime.run(self._open(), timeout + 1)
         assert self.connect_latency_ms is not None
         return self.connect_latency_ms
 
-    def send(self, payload: str | bytes, timeout: float = 10.0) -> int:
+    def send(self, payload: str | bytes, timeout: float = 10.0, text: bool | None = None) -> int:
         """Send one frame; return ``perf_counter_ns()`` taken just before handing it over."""
-        before = time.perf_counter_ns()
-        self._runtime.run(self._send(payload), timeout)
-        preview = Frame(0, payload, 0).preview(300)
-        self.history.append(f">> {preview}")
-        return before
+        return self._runtime.run(self._send(payload, text), timeout)
 
     def close(self, code: int = 1000, reason: str = "", timeout: float = 10.0) -> None:
         self._runtime.run(self._close(code, reason), timeout)
 
+    def abort(self, timeout: float = 10.0) -> None:
+        """Drop the TCP connection without a closing handshake (an artificial network break)."""
+        self._runtime.run(self._abort(), timeout)
+
+    def ping(self, timeout: float) -> float:
+        return self._runtime.run(self._ping(), timeout)
+
+    def call(self, coro: Any, timeout: float | None) -> Any:
+        """Run a coroutine of this connection's helpers on the loop thread."""
+        return self._runtime.run(coro, timeout)
+
+    def add_observer(self, observer: Observer) -> None:
+        self._runtime.call_soon(self.observers.append, observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        def remove() -> None:
+            if observer in self.observers:
+                self.observers.remove(observer)
+        self._runtime.call_soon(remove)
+
+    def set_policy(self, policy: ReconnectPolicy | None) -> None:
+        def install() -> None:
+            old = self.policy
+            if old is not None and old.resume is not None:
+                with contextlib.suppress(ValueError):
+                    self.observers.remove(old.resume.observe)
+            self.policy = policy
+            if policy is not None and policy.resume is not None:
+                for frame in self.received_history():  # e.g. a welcome already consumed
+                    policy.resume.observe(frame)
+                self.observers.append(policy.resume.observe)
+        self._runtime.run(_call(install), 5)
+
+    def wait_closed(self, timeout: float) -> bool:
+        return self.buffer.wait_until(lambda: self.state == "closed", timeout)
+
+    def wait_open(self, timeout: float) -> bool:
+        return self.buffer.wait_until(lambda: self.state in ("open", "closed"), timeout) and (
+            self.state == "open")
+
     @property
     def is_open(self) -> bool:
-        return self._ws is not None and not self.buffer.closed
+        return self.state == "open"
 
     @property
     def close_code(self) -> int | None:
-        return None if self._ws is None else self._ws.close_code
+        if self.state == "open":
+            return None
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return None if self.state == "open" else self._close_reason
+
+    def _close_text(self) -> str:
+        code = self._close_code
+        return "" if code is None else f" (close code {code})"
+
+    def _remember(self, direction: str, payload: str | bytes) -> None:
+        with self._history_lock:
+            self._history.append((time.time(), direction, payload))
+
+    def received_history(self) -> list[Frame]:
+        """The first frames of the current session and the recently received ones."""
+        with self._history_lock:
+            entries = list(self._history)
+        raws = list(self._opening) + [payload for _, direction, payload in entries
+                                      if direction == "<<"]
+        return [Frame.decode(0, raw, 0) for raw in raws]
+
+    def history(self, limit: int = 300) -> list[str]:
+        """The recent frames, oldest first, as ``HH:MM:SS.mmm << text`` lines."""
+        with self._history_lock:
+            entries = list(self._history)
+        lines = []
+        for stamp, direction, payload in entries:
+            clock = time.strftime("%H:%M:%S", time.localtime(stamp))
+            lines.append(f"{clock}.{int(stamp % 1 * 1000):03d} {direction} "
+                         f"{preview(payload, limit)}")
+        return lines
+
+    def describe(self) -> str:
+        name = f"'{self.alias}' ({self.url})" if self.alias else self.url
+        return name
+
+
+def close_status(ws: ClientConnection) -> tuple[int | None, str | None]:
+    """The close code and reason; when we failed the connection (e.g. 1009 for a frame over
+    the size limit) without the server answering, the code we sent rather than 1006."""
+    received, sent = ws.protocol.close_rcvd, ws.protocol.close_sent
+    if received is None and sent is not None:
+        return sent.code, sent.reason
+    return ws.close_code, ws.close_reason
+
+
+async def _call(function: Callable[[], None]) -> None:
+    function()

@@ -1,7 +1,9 @@
-"""State shared by the keyword components: the loop thread and the connection cache."""
+"""State shared by the keyword components: the loop thread, the connection cache, the
+connections each running test or suite opened, and how frames are written to the log."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import timedelta
 from typing import Any
@@ -10,33 +12,59 @@ from robot.api import logger
 from robot.utils import ConnectionCache
 
 from .connection import Connection
+from .frames import preview
 from .runtime import LoopThread
 
 LOG_PREVIEW_CHARS = 500
 
 
 class LibraryContext:
-    def __init__(self, default_timeout: timedelta, buffer_limit: int) -> None:
+    def __init__(self, default_timeout: timedelta, buffer_limit: int,
+                 log_limit: int = LOG_PREVIEW_CHARS) -> None:
         self.runtime = LoopThread()
         self.cache = ConnectionCache("No open WebSocket connection.")
         self.default_timeout = default_timeout
         self.buffer_limit = buffer_limit
+        self.log_limit = log_limit
+        self.scopes: list[list[Connection]] = []  # one list per running suite/test
+        self.last_used: Connection | None = None
 
     def connection(self, alias: str | None) -> Connection:
         """The connection named ``alias`` (or index), or the current one."""
         if alias is None:
             if not self.cache.current:
                 raise RuntimeError("No open WebSocket connection. Use 'Connect' first.")
-            return self.cache.current
-        try:
-            return self.cache.get_connection(alias)
-        except RuntimeError:
-            known = ", ".join(self.cache._aliases) or "none"
-            raise RuntimeError(f"No WebSocket connection with alias {alias!r}. "
-                               f"Known aliases: {known}.") from None
+            connection = self.cache.current
+        else:
+            try:
+                connection = self.cache.get_connection(alias)
+            except RuntimeError:
+                known = ", ".join(self.cache._aliases) or "none"
+                raise RuntimeError(f"No WebSocket connection with alias {alias!r}. "
+                                   f"Known aliases: {known}.") from None
+        self.last_used = connection
+        return connection
+
+    def register(self, connection: Connection, alias: str | None) -> None:
+        self.cache.register(connection, alias)
+        if self.scopes:
+            self.scopes[-1].append(connection)
+        self.last_used = connection
+
+    def connections(self) -> list[Connection]:
+        return [c for c in self.cache if isinstance(c, Connection)]
 
     def seconds(self, timeout: timedelta | None) -> float:
         return (timeout if timeout is not None else self.default_timeout).total_seconds()
+
+    def log_frame(self, direction: str, payload: str | bytes) -> None:
+        logger.info(f"{direction} {preview(payload, self.log_limit)}")
+
+    def log_recent_frames(self, connection: Connection) -> None:
+        lines = connection.history(self.log_limit)
+        body = "\n".join(lines) if lines else "(no frames sent or received)"
+        logger.info(f"Last frames on {html.escape(connection.describe())} "
+                    f"(state {connection.state}):<pre>{html.escape(body)}</pre>", html=True)
 
 
 def as_json_value(value: Any) -> Any:
@@ -50,16 +78,12 @@ def as_json_value(value: Any) -> Any:
     return value
 
 
-def preview(text: str, limit: int = LOG_PREVIEW_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars in all)"
+def compact_json(value: Any) -> str:
+    return json.dumps(as_json_value(value), separators=(",", ":"))
 
 
-def log_frame(direction: str, text: str) -> None:
-    logger.info(f"{direction} {preview(text)}")
-
-
-def recent_traffic(connection: Connection) -> str:
-    lines = list(connection.history)
+def recent_traffic(connection: Connection, limit: int = 300) -> str:
+    lines = connection.history(limit)
     if not lines:
         return "No frames were sent or received on this connection."
     return "Last frames on this connection:\n" + "\n".join(f"  {line}" for line in lines)

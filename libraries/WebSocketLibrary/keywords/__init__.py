@@ -1,4 +1,11 @@
 from .connections import ConnectionKeywords
-from .messages import MessageKeywords
+from .heartbeat import HeartbeatKeywords
+from .latency import LatencyKeywords
+from .lifecycle import LifecycleKeywords
+from .receiving import ReceivingKeywords
+from .reconnect import ReconnectKeywords
+from .schema import SchemaKeywords
+from .sending import SendingKeywords
 
-__all__ = ["ConnectionKeywords", "MessageKeywords"]
+__all__ = ["ConnectionKeywords", "HeartbeatKeywords", "LatencyKeywords", "LifecycleKeywords",
+           "ReceivingKeywords", "ReconnectKeywords", "SchemaKeywords", "SendingKeywords"]

@@ -1,24 +1,26 @@
-"""Opening, choosing and closing connections."""
+"""Opening, choosing, inspecting and closing connections."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from robot.api import logger
+from robot.api.types import Secret
 from robotlibcore import keyword
+from websockets.exceptions import InvalidStatus
 
 from ..connection import Connection
-from ..context import LibraryContext
+from ..sizes import parse_size
+from .base import Component
 
 
-class ConnectionKeywords:
-    def __init__(self, ctx: LibraryContext) -> None:
-        self.ctx = ctx
-
+class ConnectionKeywords(Component):
     @keyword
     def connect(self, url: str, alias: str | None = None, timeout: timedelta | None = None,
                 headers: dict[str, str] | None = None, subprotocols: list[str] | None = None,
-                origin: str | None = None) -> float:
+                origin: str | None = None, token: Secret | str | None = None,
+                max_message_size: int | str | None = "16 MiB") -> float:
         """Opens a WebSocket connection to ``url`` and returns the connect latency in ms.
 
         The latency is measured with a monotonic clock from the start of the TCP connect to
@@ -26,32 +28,126 @@ class ConnectionKeywords:
         ``alias`` to switch between several. Frames are read in the background from now on,
         so nothing that arrives between keywords is lost.
 
-        ``timeout`` limits the handshake (default: the library's timeout). ``headers`` are
-        extra HTTP headers, ``origin`` sets the Origin header.
+        - ``timeout`` limits the opening handshake (default: the library's timeout).
+        - ``headers`` are extra HTTP headers, ``origin`` sets the Origin header.
+        - ``subprotocols`` are offered in ``Sec-WebSocket-Protocol``; see `Get Connection Info`
+          for the one the server chose.
+        - ``token`` is sent as ``Authorization: Bearer <token>``. Give it as a ``Secret``
+          (for example ``%{TOKEN}`` in a secret variable) to keep it out of the log.
+        - ``max_message_size`` is the largest frame accepted from the server (``16 MiB`` by
+          default, ``None`` for no limit); a larger frame closes the connection with 1009.
+
+        Connections opened in a test are closed when it ends, those opened in a suite
+        setup when the suite ends (see the library's ``close_at_end`` argument).
 
         Example:
         | ${latency_ms}=    Connect    ws://localhost:3001    alias=pulse
         | Should Be True    ${latency_ms} < 500
+        | Connect    wss://api.example.com/ws    token=${TOKEN}    subprotocols=${{["v2"]}}
         """
+        options = self._options(headers, subprotocols, origin, token, max_message_size)
         seconds = self.ctx.seconds(timeout)
-        connection = Connection(self.ctx.runtime, url, self.ctx.buffer_limit)
-        options: dict[str, object] = {}
-        if headers:
-            options["additional_headers"] = headers
-        if subprotocols:
-            options["subprotocols"] = subprotocols
-        if origin:
-            options["origin"] = origin
+        connection = Connection(self.ctx.runtime, url, self.ctx.buffer_limit, alias)
         try:
             latency = connection.open(seconds, **options)
+        except InvalidStatus as error:
+            response = error.response
+            raise AssertionError(f"{url} refused the WebSocket handshake with HTTP "
+                                 f"{response.status_code} {response.reason_phrase}.") from None
         except TimeoutError:
             raise AssertionError(f"Connecting to {url} timed out after {seconds:g} s.") from None
         except OSError as error:
             raise AssertionError(f"Cannot connect to {url}: {error}") from None
-        self.ctx.cache.register(connection, alias)
+        self.ctx.register(connection, alias)
+        chosen = f", subprotocol {connection.subprotocol}" if connection.subprotocol else ""
         logger.info(f"Connected to {url} in {latency:.2f} ms"
-                    + (f" (alias {alias})" if alias else ""))
+                    + (f" (alias {alias}{chosen})" if alias else chosen))
         return latency
+
+    @keyword
+    def connect_should_be_refused(self, url: str, status: int | None = None,
+                                  response_headers: dict[str, str] | None = None,
+                                  timeout: timedelta | None = None,
+                                  headers: dict[str, str] | None = None,
+                                  subprotocols: list[str] | None = None,
+                                  origin: str | None = None,
+                                  token: Secret | str | None = None) -> dict[str, Any]:
+        """Fails unless the server refuses the opening handshake; returns its HTTP response.
+
+        ``status`` is the expected HTTP status (any refusal when not given).
+        ``response_headers`` are headers the response must carry, name to value; the value
+        ``*`` only requires the header to be present. The other arguments are those of
+        `Connect`. The result is a dictionary with ``status``, ``reason``, ``headers``
+        (names in lower case) and ``body``.
+
+        A handshake that succeeds fails this keyword (and its connection is closed);
+        so does a server that cannot be reached at all.
+
+        Example:
+        | ${response}=    Connect Should Be Refused    ${URL}/busy    status=503
+        | ...    response_headers={"Retry-After": "*"}
+        | Should Be Equal    ${response}[headers][retry-after]    5
+        | Connect Should Be Refused    ${URL}    status=401    token=wrong
+        """
+        options = self._options(headers, subprotocols, origin, token, None)
+        seconds = self.ctx.seconds(timeout)
+        connection = Connection(self.ctx.runtime, url, 1, None)
+        try:
+            latency = connection.open(seconds, **options)
+        except InvalidStatus as error:
+            return self._check_refusal(url, error, status, response_headers)
+        except TimeoutError:
+            raise AssertionError(f"Connecting to {url} timed out after {seconds:g} s "
+                                 f"instead of being refused.") from None
+        except OSError as error:
+            raise AssertionError(f"Cannot reach {url}: {error}") from None
+        connection.close()
+        raise AssertionError(f"{url} accepted the WebSocket handshake in {latency:.1f} ms; "
+                             f"expected a refusal" + (f" with HTTP {status}." if status else "."))
+
+    @staticmethod
+    def _check_refusal(url: str, error: InvalidStatus, status: int | None,
+                       expected_headers: dict[str, str] | None) -> dict[str, Any]:
+        response = error.response
+        got: dict[str, str] = {}
+        for name, value in response.headers.raw_items():
+            key = name.lower()
+            got[key] = f"{got[key]}, {value}" if key in got else value
+        result = {"status": response.status_code, "reason": response.reason_phrase,
+                  "headers": got,
+                  "body": (response.body or b"").decode("utf-8", errors="replace")}
+        logger.info(f"{url} refused the handshake: HTTP {response.status_code} "
+                    f"{response.reason_phrase}, headers {got}")
+        if status is not None and response.status_code != status:
+            raise AssertionError(f"{url} refused the handshake with HTTP "
+                                 f"{response.status_code}, expected {status}.")
+        for name, value in (expected_headers or {}).items():
+            actual = got.get(name.lower())
+            if actual is None:
+                raise AssertionError(f"The refusal of {url} has no {name} header; "
+                                     f"it has: {', '.join(got) or 'none'}.")
+            if value != "*" and actual != str(value):
+                raise AssertionError(f"The refusal of {url} has {name}: {actual}, "
+                                     f"expected {value}.")
+        return result
+
+    @staticmethod
+    def _options(headers: dict[str, str] | None, subprotocols: list[str] | None,
+                 origin: str | None, token: Secret | str | None,
+                 max_message_size: int | str | None) -> dict[str, Any]:
+        extra = dict(headers or {})
+        if token is not None:
+            secret = token.value if isinstance(token, Secret) else token
+            extra["Authorization"] = f"Bearer {secret}"
+        options: dict[str, Any] = {
+            "max_size": None if max_message_size is None else parse_size(max_message_size)}
+        if extra:
+            options["additional_headers"] = extra
+        if subprotocols:
+            options["subprotocols"] = subprotocols
+        if origin:
+            options["origin"] = origin
+        return options
 
     @keyword
     def get_connect_latency(self, alias: str | None = None) -> float:
@@ -65,6 +161,29 @@ class ConnectionKeywords:
         return latency
 
     @keyword
+    def get_connection_info(self, alias: str | None = None) -> dict[str, Any]:
+        """Returns facts about a connection as a dictionary.
+
+        Keys: ``url``, ``alias``, ``state`` (``open``, ``reconnecting`` or ``closed``),
+        ``subprotocol``, ``connect_latency_ms``, ``close_code``, ``close_reason``,
+        ``received`` (frames in all), ``buffered``, ``dropped`` (lost to a full buffer)
+        and ``reconnections``.
+
+        Example:
+        | ${info}=    Get Connection Info    pulse
+        | Should Be Equal    ${info}[subprotocol]    chat.v1
+        """
+        connection = self.ctx.connection(alias)
+        return {"url": connection.url, "alias": connection.alias, "state": connection.state,
+                "subprotocol": connection.subprotocol,
+                "connect_latency_ms": connection.connect_latency_ms,
+                "close_code": connection.close_code, "close_reason": connection.close_reason,
+                "received": connection.buffer.received,
+                "buffered": len(connection.buffer.snapshot()),
+                "dropped": connection.buffer.dropped,
+                "reconnections": len(connection.reconnections)}
+
+    @keyword
     def switch_connection(self, alias: str) -> None:
         """Makes the connection named ``alias`` the current one.
 
@@ -73,41 +192,3 @@ class ConnectionKeywords:
         """
         self.ctx.connection(alias)
         self.ctx.cache.switch(alias)
-
-    @keyword
-    def connection_should_be_open(self, alias: str | None = None) -> None:
-        """Fails unless the connection is open.
-
-        Example:
-        | Connection Should Be Open    pulse
-        """
-        connection = self.ctx.connection(alias)
-        if not connection.is_open:
-            raise AssertionError(f"Connection to {connection.url} is closed "
-                                 f"(close code {connection.close_code}).")
-
-    @keyword
-    def close_connection(self, alias: str | None = None, code: int = 1000,
-                         reason: str = "") -> None:
-        """Closes the connection with a close ``code`` (default 1000) and ``reason``.
-
-        Example:
-        | Close Connection    pulse
-        """
-        connection = self.ctx.connection(alias)
-        connection.close(code, reason)
-
-    @keyword
-    def close_all_connections(self) -> None:
-        """Closes every connection this library opened. Use it in a teardown.
-
-        Example:
-        | Suite Teardown    Close All Connections
-        """
-        for connection in list(self.ctx.cache):
-            if isinstance(connection, Connection) and connection.is_open:
-                try:
-                    connection.close()
-                except Exception as error:  # teardown must go on with the others
-                    logger.warn(f"Closing {connection.url} failed: {error}")
-        self.ctx.cache.empty_cache()

@@ -1,0 +1,221 @@
+"""Waiting for frames that match, asserting that none do, and inspecting the buffer."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from assertionengine import AssertionOperator
+from robotlibcore import keyword
+
+from ..connection import Connection
+from ..context import as_json_value, recent_traffic
+from ..filters import FrameFilter, check_value, path_value
+from ..frames import Frame
+from .base import Component
+
+SHOWN_FRAMES = 5
+
+
+class ReceivingKeywords(Component):
+    @keyword
+    def wait_for_message(self, template: dict | list | str | None = None,
+                         timeout: timedelta | None = None, alias: str | None = None,
+                         path: str | None = None, operator: AssertionOperator | None = None,
+                         expected: Any = None, regex: str | None = None,
+                         type: str | None = None) -> Any:
+        """Waits for a message that matches, removes it from the buffer and returns it.
+
+        Criteria, all of which must hold:
+        - ``template``: a partial JSON template (dict or JSON string). Every key of the
+          template must be present with an equal value; extra keys are ignored, nested
+          objects likewise, arrays must have the same length.
+        - ``path`` with ``operator`` and ``expected``: a JSONPath whose value must satisfy an
+          assertion operator (``==``, ``!=``, ``<``, ``>=``, ``contains``, ``matches`` …, see
+          `Wait For Message Where`). A path alone must exist.
+        - ``regex``: a regular expression searched in the raw text of the frame.
+        - ``type``: ``json`` (default), ``text`` (any text frame: the default with only a
+          regex), ``binary`` or ``any``.
+
+        Without criteria the next JSON message matches. Frames that arrived before the call
+        are found too. Other frames stay in the buffer for later waits. Returns the decoded
+        JSON, or the text or bytes of a non-JSON frame. Fails after ``timeout`` (default:
+        the library's) showing what did arrive, or at once if the connection closes.
+
+        Example:
+        | ${pong}=    Wait For Message    {"type": "pong"}    timeout=200ms
+        | Wait For Message    {"type": "update"}    path=$.value    operator=>    expected=5
+        | ${text}=    Wait For Message    regex=^ERROR \\\\d+
+        | ${blob}=    Wait For Message    type=binary
+        """
+        wanted = self._filter(template, path, operator, expected, regex, type)
+        return self.take(wanted, timeout, alias).value
+
+    @keyword
+    def wait_for_message_where(self, path: str, operator: AssertionOperator | None = None,
+                               expected: Any = None, timeout: timedelta | None = None,
+                               alias: str | None = None) -> Any:
+        """Waits for a JSON message whose value at JSONPath ``path`` satisfies the assertion.
+
+        Reads like the getters of Browser library: ``path    operator    expected``. The
+        operators are those of robotframework-assertion-engine: ``==``, ``!=``, ``<``,
+        ``<=``, ``>``, ``>=``, ``contains``, ``not contains``, ``starts``, ``ends``,
+        ``matches`` (regex) and ``validate`` (a Python expression on ``value``). ``expected``
+        is converted to the type of the value found (numbers, booleans, JSON). A path that
+        selects several values gives their list. Consumes and returns the whole message.
+
+        Example:
+        | ${msg}=    Wait For Message Where    $.metrics.clarity    >=    0.9
+        | Wait For Message Where    $.type    ==    alert    timeout=10s    alias=seams
+        | Wait For Message Where    $.items[*].id    contains    42
+        """
+        return self.wait_for_message(None, timeout, alias, path, operator, expected)
+
+    @keyword
+    def wait_for_messages(self, count: int, template: dict | list | str | None = None,
+                          timeout: timedelta | None = None, alias: str | None = None,
+                          path: str | None = None, operator: AssertionOperator | None = None,
+                          expected: Any = None, regex: str | None = None,
+                          type: str | None = None) -> list[Any]:
+        """Waits until ``count`` matching messages have arrived; returns them, oldest first.
+
+        The criteria are those of `Wait For Message`. The messages are consumed only when all
+        ``count`` arrived within ``timeout``; otherwise the keyword fails saying how many did.
+
+        Example:
+        | ${updates}=    Wait For Messages    5    {"type": "update"}    timeout=10s
+        | Length Should Be    ${updates}    5
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1.")
+        connection = self.ctx.connection(alias)
+        wanted = self._filter(template, path, operator, expected, regex, type)
+        seconds = self.ctx.seconds(timeout)
+        frames = connection.buffer.collect(wanted, count, seconds)
+        if len(frames) < count:
+            raise AssertionError(self._no_match(connection, wanted, seconds, len(frames), count))
+        for frame in frames:
+            self.ctx.log_frame("<<", frame.raw)
+        return [frame.value for frame in frames]
+
+    @keyword
+    def message_should_not_arrive(self, template: dict | list | str | None = None,
+                                  within: timedelta = timedelta(seconds=1),
+                                  alias: str | None = None, path: str | None = None,
+                                  operator: AssertionOperator | None = None,
+                                  expected: Any = None, regex: str | None = None,
+                                  type: str | None = None,
+                                  ignore_buffered: bool = False) -> None:
+        """Fails if a matching message arrives within ``within``; consumes nothing.
+
+        The criteria are those of `Wait For Message`. A matching message already in the
+        buffer fails at once, unless ``ignore_buffered`` (then only frames arriving after
+        the call count). When it passes it has waited the whole ``within`` (less if the
+        connection closed).
+
+        Example:
+        | Send Json    {"type": "unsubscribe", "topic": "prices"}
+        | Message Should Not Arrive    {"topic": "prices"}    within=2s    ignore_buffered=True
+        """
+        connection = self.ctx.connection(alias)
+        wanted = self._filter(template, path, operator, expected, regex, type,
+                              time.perf_counter_ns() if ignore_buffered else 0)
+        started = time.perf_counter_ns()
+        seconds = within.total_seconds()
+        found = connection.buffer.collect(wanted, 1, seconds, consume=False)
+        if found:
+            frame = found[0]
+            when = ("was already buffered" if frame.arrived_ns < started else
+                    f"arrived after {(frame.arrived_ns - started) / 1e6:.1f} ms")
+            raise AssertionError(f"A message matching {wanted.describe()} {when} on "
+                                 f"{connection.url}: {frame.preview(self.ctx.log_limit)}")
+
+    @keyword
+    def get_buffered_messages(self, template: dict | list | str | None = None,
+                              alias: str | None = None, path: str | None = None,
+                              operator: AssertionOperator | None = None, expected: Any = None,
+                              regex: str | None = None, type: str | None = None) -> list[Any]:
+        """Returns the frames received and not yet consumed, oldest first; consumes nothing.
+
+        JSON frames are decoded, other text frames are strings and binary frames bytes.
+        With criteria (those of `Wait For Message`) only the matching frames are returned;
+        without any, every frame is.
+
+        Example:
+        | ${messages}=    Get Buffered Messages
+        | ${alerts}=    Get Buffered Messages    {"type": "alert"}
+        """
+        connection = self.ctx.connection(alias)
+        given = any(v is not None for v in (template, path, operator, expected, regex, type))
+        wanted = self._filter(template, path, operator, expected, regex,
+                              type if given else "any")
+        return [frame.value for frame in connection.buffer.snapshot() if wanted(frame)]
+
+    @keyword
+    def clear_message_buffer(self, alias: str | None = None) -> int:
+        """Discards the buffered frames and returns how many there were.
+
+        Example:
+        | Clear Message Buffer    pulse
+        """
+        return self.ctx.connection(alias).buffer.clear()
+
+    @keyword
+    def get_json_value(self, message: dict | list | str, path: str,
+                       operator: AssertionOperator | None = None, expected: Any = None) -> Any:
+        """Returns the value at JSONPath ``path`` of ``message``, optionally asserting it.
+
+        ``message`` is a dictionary/list (e.g. returned by `Wait For Message`) or a JSON
+        string. With ``operator`` and ``expected`` the value is checked as in
+        `Wait For Message Where` and the keyword fails when it does not hold.
+
+        Example:
+        | ${msg}=    Wait For Message    {"type": "welcome"}
+        | ${session}=    Get Json Value    ${msg}    $.session_id
+        | Get Json Value    ${msg}    $.version    >=    2
+        """
+        value = path_value(as_json_value(message), path)
+        reason = check_value(value, operator, expected, path)
+        if reason:
+            raise AssertionError(reason)
+        return value
+
+    # -- shared with the other components ------------------------------------------------
+
+    def take(self, wanted: FrameFilter, timeout: timedelta | None, alias: str | None) -> Frame:
+        connection = self.ctx.connection(alias)
+        seconds = self.ctx.seconds(timeout)
+        frame = connection.buffer.take(wanted, seconds)
+        if frame is None:
+            raise AssertionError(self._no_match(connection, wanted, seconds))
+        self.ctx.log_frame("<<", frame.raw)
+        return frame
+
+    @staticmethod
+    def _filter(template: Any, path: str | None, operator: AssertionOperator | None,
+                expected: Any, regex: str | None, kind: str | None,
+                after_ns: int = 0) -> FrameFilter:
+        return FrameFilter(as_json_value(template) if template is not None else None,
+                           path, operator, expected, regex, kind, after_ns)
+
+    def _no_match(self, connection: Connection, wanted: FrameFilter, seconds: float,
+                  found: int = 0, count: int = 1) -> str:
+        state = "" if connection.state != "closed" else (
+            f" The connection closed (code {connection.close_code}).")
+        if count == 1:
+            head = f"No message matching {wanted.describe()} within {seconds:g} s"
+        else:
+            head = (f"Only {found} of {count} messages matching {wanted.describe()} "
+                    f"arrived within {seconds:g} s")
+        buffer = connection.buffer
+        buffered = buffer.snapshot()
+        lines = [f"{head} on {connection.url}.{state}",
+                 f"Buffered: {len(buffered)} frame(s); received in all: {buffer.received}"
+                 + (f"; dropped (buffer full): {buffer.dropped}" if buffer.dropped else "")
+                 + (":" if buffered else ".")]
+        for frame in buffered[-SHOWN_FRAMES:]:
+            reason = wanted.explain(frame) or "matches, but arrived too early"
+            lines.append(f"  {frame.preview(200)}  <- {reason}")
+        lines.append(recent_traffic(connection))
+        return "\n".join(lines)
