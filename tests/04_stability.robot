@@ -27,18 +27,20 @@ Test Teardown     Close All Connections
     ...    > ${CONNECTION_STABILITY_MIN_PERCENT}
 
 4.2 Reconnection After An Artificial Break Restores The Subscriptions
-    [Documentation]    After the connection is cut, a new connection resumes the session
-    ...    within 5 s: the subscriptions are back and updates flow again.
-    ${welcome}=    Open Session    pulse    alias=first
-    Subscribe To    first    clarity    alerts
-    Close Connection    first    code=4000    reason=artificial break
+    [Documentation]    The connection is cut without a close frame; the client reconnects by
+    ...    itself and resumes its session: within 5 s the subscriptions are back and updates
+    ...    flow again.
+    Open Session    pulse
+    Subscribe To    pulse    clarity    alerts
+    Enable Auto Reconnect    alias=pulse    initial_delay=50ms    max_delay=1s
+    ...    resume={"type": "resume", "session_id": "{{$.session_id}}", "last_seq": 0}
     ${start}=    Start Stopwatch
-    ${resumed}=    Resume Session    ${welcome}[session_id]    alias=second
+    ${resumed}=    Cut The Connection And Wait For The Resumed Session    pulse
     Should Be Equal    ${resumed}[channels]    ${{ ["clarity", "alerts"] }}
-    Wait For Message    {"type": "metrics_update"}    timeout=2s    alias=second
+    Wait For Message    {"type": "metrics_update"}    timeout=2s    alias=pulse
     ${recovery}=    Milliseconds Since    ${start}
-    Figure Should Meet Target    4.2    reconnection with subscriptions restored    ${recovery}
-    ...    ms    < ${RECOVERY_LIMIT_MS}
+    Figure Should Meet Target    4.2    recovery with subscriptions restored    ${recovery}    ms
+    ...    < ${RECOVERY_LIMIT_MS}
 
 4.3 Ten Parallel Connections Work Stably
     [Documentation]    10 connections to Pulse and Seams stay open and each one answers a ping
@@ -78,11 +80,11 @@ Count Heartbeats For
     END
     RETURN    ${count}
 
-Resume Session
-    [Documentation]    Opens a new Pulse connection that resumes ``session_id``; returns the
-    ...    ``resumed`` reply.
-    [Arguments]    ${session_id}    ${alias}
-    Connect To Dashboard    pulse    alias=${alias}
-    Send Json    {"type": "resume", "session_id": "${session_id}", "last_seq": 0}    alias=${alias}
+Cut The Connection And Wait For The Resumed Session
+    [Documentation]    Aborts the connection (no close frame), waits for the automatic
+    ...    reconnection and returns the server's ``resumed`` reply.
+    [Arguments]    ${alias}
+    Abort Connection    ${alias}
+    Wait For Reconnection    timeout=5s    alias=${alias}
     ${resumed}=    Wait For Message    {"type": "resumed", "status": "ok"}    alias=${alias}
     RETURN    ${resumed}
