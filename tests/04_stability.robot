@@ -2,6 +2,7 @@
 Documentation     Scenario 4: connection stability.
 
 Resource          ../resources/dashboards.resource
+Resource          ../resources/database.resource
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -60,8 +61,66 @@ Test Teardown     Close All Connections
     Figure Should Meet Target    4.3    parallel connections working
     ...    ${working * 100 / ${PARALLEL_CONNECTIONS}}    %    > ${CONNECTION_STABILITY_MIN_PERCENT}
 
+4.4 A Restart Loses No Acknowledged Record And Recovers Within 5 Seconds
+    [Documentation]    A system stopped (SIGTERM) while acknowledging a stream of metrics closes
+    ...    its connections with 1001; every acknowledged record is stored, and after a restart
+    ...    it is back within 5 s serving the stored values. A process and a database of the
+    ...    test's own: the shared system keeps serving the rest of the run.
+    Skip If    not $SYSTEM['embedded']
+    ...    Restarting needs control of the system's process: only with the embedded system.
+    ${dsn}=    Create Scratch Database    ${SYSTEM}[database_url]
+    &{system}=    Start Reference System    ${dsn}
+    ${acked}=    Stop The System While It Acknowledges    ${system}
+    ${stored}=    Every Acknowledged Record Should Be Stored    ${dsn}    ${acked}
+    ${recovery}=    Restart And Check The Stored Values Are Served    ${dsn}    ${system}[ports]
+    Figure Should Meet Target    4.4    restart to serving    ${recovery}    ms    < ${RECOVERY_LIMIT_MS}
+    Figure Should Meet Target    4.4    acknowledged records kept    ${stored * 100 / ${acked}}
+    ...    %    >= 100
+    [Teardown]    Run Keywords    Close All Connections    AND    Disconnect From All Databases
+    ...    AND    Stop All Reference Systems
+
 
 *** Keywords ***
+Stop The System While It Acknowledges
+    [Documentation]    Streams metrics (trust 0.7, pain 0.25) to ``system`` and sends it
+    ...    SIGTERM while acks are still arriving; returns the records acknowledged.
+    [Arguments]    ${system}
+    Connect    ${system}[urls][pulse]    alias=restart
+    Send At Rate    {"type": "metrics", "id": 0, "data": {"trust": 0.7, "pain": 0.25}}
+    ...    rate=400    duration=1s    sequence_field=id    alias=restart
+    ${code}=    Stop Reference System    ${system}
+    Should Be Equal As Integers    ${code}    0    graceful shutdown must exit 0
+    Connection Should Be Closed    1001    timeout=10s    alias=restart
+    ${acks}=    Get Buffered Messages    {"type": "metrics_received"}    alias=restart
+    ${acked}=    Evaluate    sum(a['accepted'] for a in $acks)
+    RETURN    ${acked}
+
+Every Acknowledged Record Should Be Stored
+    [Documentation]    The database ``dsn`` holds at least ``acked`` rows; returns how many.
+    [Arguments]    ${dsn}    ${acked}
+    Connect To The Metrics Database    ${dsn}    alias=scratch
+    ${rows}=    Query    SELECT count(*) FROM metrics    alias=scratch
+    Should Be True    ${rows}[0][0] >= ${acked} > 0    ${acked} acknowledged, ${rows}[0][0] stored
+    RETURN    ${rows}[0][0]
+
+Restart And Check The Stored Values Are Served
+    [Documentation]    Starts the system again on ``ports``; returns the ms until it served
+    ...    (all three /healthz answer), then checks a subscriber gets the stored values.
+    [Arguments]    ${dsn}    ${ports}
+    ${start}=    Start Stopwatch
+    &{restarted}=    Start Reference System    ${dsn}    ports=${ports}
+    ${recovery}=    Milliseconds Since    ${start}
+    Stored Values Should Be Served    ${restarted}
+    RETURN    ${recovery}
+
+Stored Values Should Be Served
+    [Documentation]    A subscriber of the restarted ``system`` gets the last values stored.
+    [Arguments]    ${system}
+    Connect    ${system}[urls][pulse]    alias=after
+    Send Json    {"type": "subscribe", "channels": ["trust", "pain"]}    alias=after
+    Wait For Message    {"type": "metrics_update", "data": {"trust": 0.7, "pain": 0.25}}
+    ...    timeout=3s    alias=after
+
 Count Heartbeats For
     [Documentation]    Counts heartbeats arriving within ``seconds``; each must carry the next
     ...    ``seq`` and arrive within 1.5 intervals of the previous one.

@@ -8,6 +8,7 @@ ends or dies.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
 
+from . import standalone
 from .pgcluster import cleanup_stale
 from .state import StackState, default_state_dir, pid_alive
 
@@ -72,6 +74,8 @@ class EmbeddedStack:
 
     def __init__(self, state_dir: str | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        self._standalone: dict[int, standalone.ReferenceProcess] = {}
+        atexit.register(self._close)
 
     @keyword
     def start_embedded_system(self, ports: str = "3001,3002,3003", host: str = "127.0.0.1",
@@ -192,6 +196,64 @@ class EmbeddedStack:
     def _remove_stale_database(self) -> None:
         for action in cleanup_stale(self.state_dir / "db"):
             logger.info(f"Stale database: {action}")
+
+    @keyword
+    def create_scratch_database(self, server_dsn: str) -> str:
+        """Creates a new, empty database with TimescaleDB next to ``server_dsn``; returns its DSN.
+
+        Example:
+        | ${dsn}=    Create Scratch Database    ${SYSTEM}[database_url]
+        """
+        return standalone.create_database(server_dsn)
+
+    @keyword
+    def start_reference_system(self, database_url: str, settings: dict[str, Any] | None = None,
+                               ports: dict[str, int] | None = None,
+                               timeout: timedelta = timedelta(seconds=30)) -> dict[str, Any]:
+        """Starts a reference-system process of the test's own; returns its ``urls``, ``pid``.
+
+        For tests that stop and restart a system on purpose: the shared embedded system keeps
+        serving the rest of the run. ``ports`` (pulse, seams, voices) default to free ones;
+        pass the previous ``ports`` to restart on the same addresses. The process is killed
+        at the end of the run if a test leaves it running.
+
+        Example:
+        | &{system}=    Start Reference System    ${dsn}    settings=${{ {"LOG_LEVEL": "INFO"} }}
+        """
+        logs = self._default_log_dir()
+        logs.mkdir(parents=True, exist_ok=True)
+        running = standalone.start(database_url, {k: str(v) for k, v in (settings or {}).items()},
+                                   logs, dict(ports) if ports else None, timeout.total_seconds())
+        self._standalone[running.process.pid] = running
+        description = running.describe()
+        description["ports"] = running.ports
+        return description
+
+    @keyword
+    def stop_reference_system(self, system: dict[str, Any],
+                              timeout: timedelta = timedelta(seconds=30)) -> int:
+        """Sends SIGTERM to a system of `Start Reference System`; returns its exit code.
+
+        Example:
+        | ${code}=    Stop Reference System    ${system}
+        | Should Be Equal As Integers    ${code}    0
+        """
+        running = self._standalone.pop(int(system["pid"]))
+        return standalone.stop(running, timeout.total_seconds())
+
+    @keyword
+    def stop_all_reference_systems(self) -> None:
+        """Stops every system started with `Start Reference System` and still running.
+
+        Example:
+        | [Teardown]    Stop All Reference Systems
+        """
+        self._close()
+
+    def _close(self) -> None:
+        for running in self._standalone.values():
+            standalone.stop(running, 5)
+        self._standalone.clear()
 
     @staticmethod
     def _owner_pid() -> int:
