@@ -11,6 +11,9 @@ Test Teardown     Close All Connections
 
 
 *** Variables ***
+${VIEWER_TOKEN}        viewer-token-for-tests
+${PRODUCER_TOKEN}      producer-token-for-tests
+${ALLOWED_ORIGIN}      https://dashboards.example
 # Messages carrying SQL injection or XSS, each to be rejected whole.
 @{HOSTILE_MESSAGES}
 ...                    {"type": "metrics", "data": {"clarity": 0.8}, "source": "x'; DROP TABLE metrics;--"}
@@ -75,8 +78,60 @@ Test Teardown     Close All Connections
     ...    <= ${MAX_CONNECTIONS}
     [Teardown]    Restore Baseline And Release The Metric Values
 
+10.4 Handshakes Without A Valid Token Are Refused With 401
+    [Documentation]    With bearer-token auth configured, a handshake with no token or an
+    ...    unknown one is refused with HTTP 401; a known token (header or ``?token=``) is let in.
+    [Setup]    Start A System With Auth And Origin Checks
+    Connect Should Be Refused    ${SECURED}[urls][pulse]    status=401
+    Connect Should Be Refused    ${SECURED}[urls][pulse]    status=401    token=wrong-token
+    Connect    ${SECURED}[urls][pulse]    alias=producer    token=${PRODUCER_TOKEN}
+    Wait For Message    {"type": "welcome"}    alias=producer
+    Connect    ${SECURED}[urls][seams]?token=${VIEWER_TOKEN}    alias=viewer
+    Wait For Message    {"type": "welcome"}    alias=viewer
+    [Teardown]    Stop The Secured System
+
+10.4 A Viewer May Subscribe But Not Send Metrics
+    [Documentation]    A ``viewer`` may ping and subscribe; sending metrics or ``ack_alert`` is
+    ...    ``forbidden`` and the connection stays open. A ``producer`` may send.
+    [Setup]    Start A System With Auth And Origin Checks
+    Connect    ${SECURED}[urls][pulse]    alias=viewer    token=${VIEWER_TOKEN}
+    Subscribe To    viewer    pain
+    Send Json    {"type": "metric_update", "metric": "pain", "value": 0.3, "id": 1}    alias=viewer
+    Wait For Message    {"type": "error", "code": "forbidden", "id": 1}    alias=viewer
+    Send Json    {"type": "ack_alert", "alert_id": "a1", "id": 2}    alias=viewer
+    Wait For Message    {"type": "error", "code": "forbidden", "id": 2}    alias=viewer
+    Connect    ${SECURED}[urls][pulse]    alias=producer    token=${PRODUCER_TOKEN}
+    Set Metric    pain    0.3    alias=producer
+    [Teardown]    Stop The Secured System
+
+10.5 A Handshake From An Origin Not Allowed Is Refused With 403
+    [Documentation]    With an Origin allow-list, a listed Origin (or none, as non-browser
+    ...    clients send) is let in; any other Origin is refused with HTTP 403.
+    [Setup]    Start A System With Auth And Origin Checks
+    Connect Should Be Refused    ${SECURED}[urls][voices]    status=403
+    ...    origin=https://evil.example    token=${PRODUCER_TOKEN}
+    Connect    ${SECURED}[urls][voices]    origin=${ALLOWED_ORIGIN}    token=${PRODUCER_TOKEN}
+    Wait For Message    {"type": "welcome", "dashboard": "voices"}
+    [Teardown]    Stop The Secured System
+
 
 *** Keywords ***
+Start A System With Auth And Origin Checks
+    [Documentation]    A reference-system process of the test's own, configured with bearer
+    ...    tokens and an Origin allow-list (the shared system runs without them).
+    Skip If    not $SYSTEM['embedded']
+    ...    Needs a system configured with AUTH_TOKENS and ALLOWED_ORIGINS: only with the embedded system.
+    ${dsn}=    Create Scratch Database    ${SYSTEM}[database_url]
+    VAR    &{settings}    AUTH_TOKENS=${VIEWER_TOKEN}:viewer,${PRODUCER_TOKEN}:producer
+    ...    ALLOWED_ORIGINS=${ALLOWED_ORIGIN}
+    &{secured}=    Start Reference System    ${dsn}    settings=${settings}
+    VAR    &{SECURED}    &{secured}    scope=TEST    # robocop: off=VAR06
+
+Stop The Secured System
+    [Documentation]    Closes the test's connections and stops its system.
+    Close All Connections
+    Stop All Reference Systems
+
 Count Messages Rejected
     [Documentation]    Sends each message verbatim; counts those answered with
     ...    ``validation_error``.
