@@ -82,7 +82,7 @@ class Application:
         self.obs.preset(DASHBOARDS, METRICS, [v.id for v in VOICES], ("slack", "email"),
                         ("sent", "failed"))
         self.engine = Engine(TARGETS, self.alert_cooldowns, config.voice_cooldown_s)
-        self.notifier = build_notifier(config)
+        self.notifier = build_notifier(config, self.obs)
         self.clients: dict[str, set[Client]] = {name: set() for name in DASHBOARDS}
         self.ports: dict[str, int] = {}
         self._servers: dict[str, Server] = {}

@@ -63,3 +63,30 @@ CREATE TABLE IF NOT EXISTS seam_transitions (
     seam_type  text             NOT NULL,
     intensity  double precision NOT NULL
 );
+
+-- The notification outbox (docs/alerting.md): every Slack message and e-mail, immediate or
+-- a scheduled escalation step, is one row, written before anything is sent. Workers deliver
+-- the rows that are due, retrying with backoff; a row is marked delivered in the same
+-- transaction that holds its lock while sending, so a delivered row is never picked again.
+CREATE TABLE IF NOT EXISTS notification_outbox (
+    id              bigserial   PRIMARY KEY,
+    alert_ids       text[]      NOT NULL,            -- one alert, or a P1 group
+    channel         text        NOT NULL CHECK (channel IN ('slack', 'email')),
+    role            text        NOT NULL,            -- devops_lead | sre | tech_lead | pm
+    step            text        NOT NULL,            -- p0_immediate_slack, p0_sre, p1_team, ...
+    priority        text        NOT NULL,
+    payload         jsonb       NOT NULL,            -- what the message says (alerts, recipients)
+    cancellable     boolean     NOT NULL,            -- skipped once acknowledged or resolved
+    status          text        NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'delivered', 'cancelled')),
+    due_at          timestamptz NOT NULL,            -- next attempt (first: the step's time)
+    created_at      timestamptz NOT NULL,
+    attempts        integer     NOT NULL DEFAULT 0,
+    last_attempt_at timestamptz,
+    last_error      text,
+    finished_at     timestamptz                      -- delivered or cancelled
+);
+CREATE INDEX IF NOT EXISTS notification_outbox_pending_idx
+    ON notification_outbox (channel, due_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS notification_outbox_alerts_idx
+    ON notification_outbox USING gin (alert_ids);

@@ -41,3 +41,15 @@ FLOOD_MESSAGES = 1000
 REPLY_TIMEOUT = "5s"
 # Scenario 7.3: a voice activates within 2 s.
 VOICE_ACTIVATION_LIMIT_MS = 2000
+
+# Scenario 8.1: a P0 alert escalates "immediately" to Slack and e-mail. Our reading of
+# "immediately": from the triggering metric to the notification's arrival, under 1 s.
+P0_NOTIFICATION_LIMIT_MS = 1000
+# Scenario 8.2: the team hears of a P1 alert "within 15 minutes" (900 s; the system's P1
+# grouping window may not exceed it). Tolerance on top of the configured window for the
+# delivery itself:
+P1_NOTIFICATION_LIMIT_S = 900
+NOTIFICATION_TOLERANCE_MS = 1000
+# Expected results, reliability: auto-recovery < 5 seconds (scenario 8.3: from the triggering
+# metric until the recovery action and its voices are active).
+AUTO_RECOVERY_LIMIT_MS = 5000

@@ -39,3 +39,38 @@ REACHABILITY_TIMEOUT = "10s"
 # Rate limit of the target per connection (protocol.md section 9 defaults).
 RATE_LIMIT_PER_S = 200
 RATE_LIMIT_BURST = 200
+
+# -- Alert notifications (tests/08_alerting.robot, libraries/AlertCapture) --------------------
+# The alert capture server: a real SMTP server and a Slack webhook receiver, started once per
+# run before the embedded system, which is configured to send its notifications there
+# (SLACK_WEBHOOK_URL, SMTP_HOST, SMTP_PORT, ALERT_EMAIL_TO). Port 0 = any free port. For an
+# external deployment use fixed ports and an address the deployment can reach, and configure
+# the deployment with them (see variables/external.example.py).
+CAPTURE_HOST = "127.0.0.1"
+CAPTURE_SMTP_PORT = 0
+CAPTURE_WEBHOOK_PORT = 0
+CAPTURE_CONTROL_PORT = 0
+
+# Who alert e-mail goes to, per role of protocol.md section 6 (ALERT_EMAIL_TO "role=address").
+ALERT_RECIPIENTS = {
+    "devops_lead": "devops-lead@alerts.test",
+    "sre": "sre@alerts.test",
+    "tech_lead": "tech-lead@alerts.test",
+    "pm": "pm@alerts.test",
+}
+
+# Escalation timing of the system under test; the suite computes its expectations from these.
+# 0.01 turns the 5/15/60 min steps into 3/9/36 s; the P1 grouping window is not scaled.
+ESCALATION_TIME_SCALE = 0.01
+P1_GROUP_WAIT_S = 2
+
+# What the alerting suite needs of the embedded system, merged with the capture addresses
+# under EMBEDDED_SETTINGS (a setting named there wins). The alert cooldown is off so that
+# alerts of earlier or parallel suites cannot silence the notifications a test waits for; the
+# cooldown rule itself is covered by utest/test_notify.py and utest/test_slo.py.
+ALERTING_SETTINGS = {
+    "ESCALATION_TIME_SCALE": str(ESCALATION_TIME_SCALE),
+    "P1_GROUP_WAIT_S": str(P1_GROUP_WAIT_S),
+    "ALERT_EMAIL_TO": ",".join(f"{role}={address}" for role, address in ALERT_RECIPIENTS.items()),
+    "ALERT_COOLDOWN_S": "0",
+}

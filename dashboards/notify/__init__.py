@@ -1,14 +1,19 @@
 """Alert notifications (Slack webhook, e-mail) behind one small interface.
 
 The application calls ``on_alert`` for every opened, escalated or resolved alert and
-``on_acknowledged`` for every ``ack_alert``; delivery, escalation chains and the durable
-outbox live behind it.
+``on_acknowledged`` for every ``ack_alert``; delivery, escalation chains (policy.py) and the
+durable outbox (outbox.py) live behind it. docs/alerting.md describes the whole.
 """
 
 from __future__ import annotations
 
-from ..config import Config
+from typing import TYPE_CHECKING
+
+from ..config import Config, ConfigError
 from ..slo import AlertEvent
+
+if TYPE_CHECKING:
+    from ..observability import Observability
 
 
 class Notifier:
@@ -27,5 +32,19 @@ class Notifier:
         """An alert was acknowledged with ``ack_alert``: cancel its further escalation."""
 
 
-def build_notifier(config: Config) -> Notifier:
-    return Notifier()
+def build_notifier(config: Config, obs: Observability | None = None) -> Notifier:
+    """The outbox notifier when Slack or e-mail is configured, else one that sends nothing.
+
+    ``obs`` receives ``alert_notifications_total{channel,outcome}``. Raises ``ConfigError``
+    for a malformed ``ALERT_EMAIL_TO``.
+    """
+    from .outbox import OutboxNotifier
+    from .policy import parse_recipients
+
+    try:
+        recipients = parse_recipients(config.alert_email_to)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if not config.slack_webhook_url and not (config.smtp_host and recipients):
+        return Notifier()
+    return OutboxNotifier(config, obs)
