@@ -36,7 +36,16 @@ from .notify import build_notifier
 from .observability import Observability
 from .slo import METRICS, TARGETS
 from .store import EventStore, load_state, ms_to_dt
-from .validation import CHANNELS, AckAlert, ChannelRequest, Ingest, Ping, Resume, validate
+from .validation import (
+    CHANNELS,
+    CLIENT_TYPES,
+    AckAlert,
+    ChannelRequest,
+    Ingest,
+    Ping,
+    Resume,
+    validate,
+)
 from .voices import VOICES
 from .writer import MetricWriter, StorageUnavailable, to_row
 
@@ -215,7 +224,7 @@ class Application:
         # Synchronous write: replies, heartbeats and events reach the socket in the order
         # they were produced, never interleaved by awaits.
         broadcast([client.ws], encode(frame))
-        self.obs.messages_sent.labels(client.dashboard, frame["type"]).inc()
+        self.obs.sent(client.dashboard, frame["type"]).inc()
 
     def _rate_limited(self, client: Client) -> bool:
         wait_s = client.bucket.take()
@@ -273,7 +282,9 @@ class Application:
         message: dict[str, Any] = {}
         try:
             message = parse_frame(frame)
-            self.obs.messages_received.labels(client.dashboard, message["type"]).inc()
+            # Only known types become label values: a client must not mint new series.
+            kind = message["type"] if message["type"] in CLIENT_TYPES else "unknown"
+            self.obs.received(client.dashboard, kind).inc()
             request = validate(message, client.dashboard, now_ms())
             handler = self._handlers[type(request).__name__]
             await handler(self, client, request, message)
@@ -311,9 +322,9 @@ class Application:
         async with self._ingest_lock:
             events = self.engine.ingest(((r.metric, r.value) for r in request.records), stamp)
             for metric in {r.metric for r in request.records}:
-                self.obs.metric_value.labels(metric).set(self.engine.values[metric])
+                self.obs.value(metric).set(self.engine.values[metric])
+            self._publish_all(events)
             for event in events:
-                self._publish(event)
                 if event.alert is not None:
                     self.notifier.on_alert(event.alert, stamp)
 
@@ -369,16 +380,21 @@ class Application:
 
     # -- events -----------------------------------------------------------------------------
 
-    def _publish(self, event: Outgoing) -> None:
-        frame = event.frame
-        for dashboard in event.dashboards:
-            seq, text = self.hub.publish(dashboard, event.channel, frame,
+    def _publish_all(self, events: list[Outgoing]) -> None:
+        for dashboard in ("pulse", "seams", "voices"):
+            mine = [e for e in events if dashboard in e.dashboards]
+            if not mine:
+                continue
+            sent = self.hub.publish_many(dashboard, [(e.channel, e.frame) for e in mine],
                                          self.clients[dashboard])
-            self.obs.messages_sent.labels(dashboard, frame["type"]).inc(
-                sum(1 for c in self.clients[dashboard] if event.channel in c.channels))
-            self.store.add_event(dashboard, seq, frame["type"], event.channel, text,
-                                 frame.get("timestamp") or frame["alert"]["timestamp"])
-        self._store_domain(event)
+            for event, (seq, text) in zip(mine, sent, strict=True):
+                frame = event.frame
+                self.obs.sent(dashboard, frame["type"]).inc(
+                    sum(1 for c in self.clients[dashboard] if event.channel in c.channels))
+                self.store.add_event(dashboard, seq, frame["type"], event.channel, text,
+                                     frame.get("timestamp") or frame["alert"]["timestamp"])
+        for event in events:
+            self._store_domain(event)
 
     def _store_domain(self, event: Outgoing) -> None:
         frame = event.frame

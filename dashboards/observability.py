@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -55,6 +56,18 @@ class Observability:
         for channel in channels:
             for outcome in outcomes:
                 self.notifications.labels(channel, outcome)
+
+    @functools.cache  # noqa: B019 - one Observability per app, label children never change
+    def sent(self, dashboard: str, kind: str) -> Counter:
+        return self.messages_sent.labels(dashboard, kind)
+
+    @functools.cache  # noqa: B019
+    def received(self, dashboard: str, kind: str) -> Counter:
+        return self.messages_received.labels(dashboard, kind)
+
+    @functools.cache  # noqa: B019
+    def value(self, metric: str) -> Gauge:
+        return self.metric_value.labels(metric)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

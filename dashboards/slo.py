@@ -29,6 +29,7 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import uuid
@@ -82,7 +83,10 @@ def classify(metric: str, value: float) -> Band:
         return Band(next(p for floor, p in _BELOW[metric] if value >= floor), low, "min")
     if value > high:
         return Band(next(p for ceiling, p in _ABOVE[metric] if value <= ceiling), high, "max")
-    return Band(None, None, None)
+    return _OK
+
+
+_OK = Band(None, None, None)
 
 
 @dataclass(frozen=True)
@@ -93,16 +97,16 @@ class AutoAction:
     limit: float
     voices: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def condition(self) -> Condition:
         return Condition(self.metric, self.op, self.limit)
 
-    @property
+    @functools.cached_property
     def trigger(self) -> str:
         return self.condition.text
 
     def holds(self, value: float) -> bool:
-        return self.condition.holds(value)
+        return value > self.limit if self.op == ">" else value < self.limit
 
 
 AUTO_ACTIONS: tuple[AutoAction, ...] = (

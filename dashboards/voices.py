@@ -25,6 +25,7 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Condition:
     op: Literal[">", "<"]
     limit: float
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         return f"{self.metric} {self.op} {self.limit}"
 

@@ -19,6 +19,9 @@ import asyncpg
 log = logging.getLogger(__name__)
 
 MAX_BATCH_RECORDS = 20_000
+COPY_FROM_RECORDS = 40    # below this, one prepared INSERT ... unnest (1 round trip)
+INSERT_UNNEST = ("INSERT INTO metrics (timestamp, metric_name, value, source) SELECT * FROM "
+                 "unnest($1::timestamptz[], $2::text[], $3::float8[], $4::text[])")
 COLUMNS = ("timestamp", "metric_name", "value", "source")
 
 
@@ -47,6 +50,7 @@ class MetricWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._insert: asyncpg.prepared_stmt.PreparedStatement | None = None
         self.batches = 0
         self.rows_written = 0
 
@@ -97,9 +101,14 @@ class MetricWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         if self._conn is None or self._conn.is_closed():
             self._conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+            self._insert = await self._conn.prepare(INSERT_UNNEST)
         records = [row for item in batch for row in item.rows]
         async with asyncio.timeout(10):
-            await self._conn.copy_records_to_table("metrics", records=records, columns=COLUMNS)
+            if len(records) < COPY_FROM_RECORDS and self._insert is not None:
+                await self._insert.fetch(*(list(c) for c in zip(*records, strict=True)))
+            else:
+                await self._conn.copy_records_to_table("metrics", records=records,
+                                                       columns=COLUMNS)
         self.batches += 1
         self.rows_written += len(records)
 
