@@ -10,16 +10,18 @@ Test Teardown     Close All Connections
 
 *** Test Cases ***
 3.1 Subscribe To The Four SLO Metrics
-    [Documentation]    The subscription is confirmed with exactly the document's reply, and
-    ...    set up within the expected 220 ms.
+    [Documentation]    The subscription is confirmed with the document's reply; the setup time
+    ...    is scored against the expected 220 ms.
     Connect To Dashboard    pulse
     ${start}=    Start Stopwatch
     Send Json    {"type": "subscribe", "channels": ["clarity", "chaos", "trust", "pain"]}
     ${reply}=    Wait For Message    {"type": "subscribed"}
     ${elapsed}=    Milliseconds Since    ${start}
-    VAR    &{expected}    type=subscribed    channels=${METRICS}    status=ok
-    Should Be Equal    ${reply}    ${expected}
-    Figure Should Meet Target    3.1    subscription setup    ${elapsed}    ms
+    Frame Should Follow The Contract    ${reply}
+    Should Be Equal    ${reply}[status]    ok
+    # The contract lists every channel now subscribed; it does not fix their order.
+    Lists Should Be Equal    ${reply}[channels]    ${METRICS}    ignore_order=True
+    Record Figure    3.1    subscription setup    ${elapsed}    ms
     ...    < ${SUBSCRIPTION_SETUP_LIMIT_MS}
 
 3.2 At Least Five Updates Arrive Within 10 Seconds
@@ -50,8 +52,9 @@ Test Teardown     Close All Connections
     Subscribe To    pulse    @{METRICS}
     Send Json    {"type": "unsubscribe", "channels": ["clarity", "pain"]}
     ${reply}=    Wait For Message    {"type": "unsubscribed", "status": "ok"}
-    Should Be Equal    ${reply}[channels]    ${{ ["clarity", "pain"] }}
-    Should Be Equal    ${reply}[remaining]    ${{ ["chaos", "trust"] }}
+    Frame Should Follow The Contract    ${reply}
+    Lists Should Be Equal    ${reply}[channels]    ${{ ["clarity", "pain"] }}    ignore_order=True
+    Lists Should Be Equal    ${reply}[remaining]    ${{ ["chaos", "trust"] }}    ignore_order=True
     # Frames are ordered: everything after the reply was sent after the unsubscribe.
     Clear Message Buffer
     ${update}=    Wait For Message    {"type": "metrics_update"}    timeout=2s
@@ -80,7 +83,7 @@ Collect Updates For
         ${status}    ${update}=    Run Keyword And Ignore Error
         ...    Wait For Message    {"type": "metrics_update"}    timeout=${left}
         IF    $status == 'FAIL'    BREAK
-        Dictionary Should Contain Key    ${update}    seq
+        Frame Should Follow The Contract    ${update}
         Lists Should Be Equal    ${{ sorted($update['data']) }}    ${{ sorted($METRICS) }}
         Append To List    ${updates}    ${update}
     END

@@ -37,7 +37,8 @@ Test Teardown     Close All Connections
     ...    resume={"type": "resume", "session_id": "{{$.session_id}}", "last_seq": 0}
     ${start}=    Start Stopwatch
     ${resumed}=    Cut The Connection And Wait For The Resumed Session    pulse
-    Should Be Equal    ${resumed}[channels]    ${{ ["clarity", "alerts"] }}
+    Frame Should Follow The Contract    ${resumed}
+    Lists Should Be Equal    ${resumed}[channels]    ${{ ["clarity", "alerts"] }}    ignore_order=True
     Wait For Message    {"type": "metrics_update"}    timeout=2s    alias=pulse
     ${recovery}=    Milliseconds Since    ${start}
     Figure Should Meet Target    4.2    recovery with subscriptions restored    ${recovery}    ms
@@ -135,6 +136,7 @@ Count Heartbeats For
         ${heartbeat}=    Wait For Message    {"type": "heartbeat"}    timeout=${gap}
         ...    alias=pulse
         ${count}=    Evaluate    ${count} + 1
+        Frame Should Follow The Contract    ${heartbeat}
         Should Be Equal As Integers    ${heartbeat}[seq]    ${count}
     END
     RETURN    ${count}
