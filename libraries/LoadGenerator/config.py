@@ -1,0 +1,91 @@
+"""What a load run does: where, how many connections, how fast, how long, what it sends."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ID_PLACEHOLDER = "{id}"
+TIME_PLACEHOLDER = "{timestamp}"
+DEFAULT_MESSAGE = '{"type": "ping", "id": {id}, "timestamp": {timestamp}}'
+DEFAULT_REPLY = "pong"
+
+
+@dataclass
+class LoadConfig:
+    """A load run. Every connection sends ``rate`` messages per second for ``duration``.
+
+    ``message`` is a text template: ``{id}`` becomes a number unique within the run (the
+    reply carrying it in ``id_field`` is matched to it), ``{timestamp}`` the wall clock in
+    ms. A reply whose ``type`` is ``reply_type`` and whose ``id_field`` is the message's id
+    acknowledges it; one whose type is ``error_type`` with that id is an error reply.
+    Replies are read at least every ``read_interval`` s (0: the moment they arrive).
+    """
+
+    url: str
+    connections: int = 1
+    rate: float = 1.0
+    duration: float = 10.0
+    message: str = DEFAULT_MESSAGE
+    reply_type: str = DEFAULT_REPLY
+    id_field: str = "id"
+    error_type: str = "error"
+    warmup: float = 0.0
+    drain_timeout: float = 5.0
+    connect_timeout: float = 10.0
+    connect_concurrency: int = 50
+    processes: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+    read_interval: float = 0.001
+    progress_interval: float = 10.0
+    name: str = "load"
+
+    def __post_init__(self) -> None:
+        self.connections = int(self.connections)
+        self.rate = float(self.rate)
+        self.duration = float(self.duration)
+        self.processes = int(self.processes)
+        if self.connections < 1:
+            raise ValueError(f"connections must be at least 1, got {self.connections}")
+        if self.rate <= 0:
+            raise ValueError(f"rate must be positive, got {self.rate}")
+        if self.duration <= 0:
+            raise ValueError(f"duration must be positive, got {self.duration}")
+        self.read_interval = float(self.read_interval)
+        if self.read_interval < 0:
+            raise ValueError(f"read_interval must not be negative, got {self.read_interval}")
+        if self.processes < 0:
+            raise ValueError(f"processes must be 0 (a thread) or more, got {self.processes}")
+        if ID_PLACEHOLDER not in self.message:
+            raise ValueError(f"the message template needs the placeholder {ID_PLACEHOLDER} "
+                             f"so that replies can be matched to it: {self.message}")
+        if not self.url.startswith(("ws://", "wss://")):
+            raise ValueError(f"not a WebSocket URL: {self.url}")
+
+    @property
+    def offered_rate(self) -> float:
+        """Messages per second of the whole run."""
+        return self.connections * self.rate
+
+    @property
+    def workers(self) -> int:
+        """How many event loops run the load (a thread is one)."""
+        return max(1, min(self.processes, self.connections))
+
+    def share(self, worker: int) -> int:
+        """Connections of ``worker``: as even a split as possible."""
+        base, extra = divmod(self.connections, self.workers)
+        return base + (1 if worker < extra else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadConfig:
+        return cls(**data)
+
+
+def auto_processes() -> int:
+    """One worker process per core."""
+    return os.cpu_count() or 1

@@ -1,0 +1,81 @@
+"""A load run's result as HTML for log.html: a figure table and SVG charts over time."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .svgchart import line_chart
+
+
+def _row(name: str, value: Any, unit: str = "") -> str:
+    return (f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>"
+            f"{html.escape(str(value))}</td><td>{html.escape(unit)}</td></tr>")
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """The counts and latency percentiles of ``result`` as an HTML table."""
+    latency, actual, lag = (result["latency_ms"], result["latency_from_send_ms"],
+                            result["schedule_lag_ms"])
+    rows = [
+        _row("target", result["url"]),
+        _row("connections (open / asked)",
+             f"{result['connections_open']} / {result['connections']}"),
+        _row("rate per connection", result["rate_per_connection"], "msg/s"),
+        _row("offered rate", result["offered_rate"], "msg/s"),
+        _row("duration (warm-up)", f"{result['duration_s']:g} ({result['warmup_s']:g})", "s"),
+        _row("expected / sent / acknowledged",
+             f"{result['expected']} / {result['sent']} / {result['acknowledged']}"),
+        _row("lost (no reply)", result["lost"]),
+        _row("errored (error replies + failed sends)", result["errored"]),
+        _row("delivery", result["delivery_percent"], "%"),
+        _row("achieved rate", result["achieved_rate"], "msg/s"),
+    ]
+    for label, figures in (("latency from intended send (coordinated omission corrected)",
+                            latency), ("latency from actual send", actual),
+                           ("schedule lag", lag)):
+        rows.append(_row(label, "p50 {p50} · p95 {p95} · p99 {p99} · max {max}".format(
+            **figures), "ms"))
+    rows.append(_row("generator CPU", f"{result['generator_cpu_s']} s "
+                     f"({result['generator_cpu_percent']} % of a core)"))
+    if result["errors"]:
+        rows.append(_row("errors", ", ".join(f"{k}: {v}" for k, v in result["errors"].items())))
+    return ("<table border='1' style='border-collapse:collapse'><tr><th colspan='3'>"
+            f"load {html.escape(result['name'])}</th></tr>{''.join(rows)}</table>")
+
+
+def charts(result: dict[str, Any], latency_limit_ms: float | None = None) -> str:
+    """Latency percentiles over time and the throughput timeline, as inline SVG."""
+    timeline = result["timeline"]
+    latency = line_chart(
+        f"latency of the replies of each second, from the intended send time "
+        f"({result['name']})",
+        [(name, [(t["second"], t[name]) for t in timeline if t["acknowledged"]])
+         for name in ("p50", "p95", "p99", "max")],
+        x_label="seconds since start", y_label="ms", limit=latency_limit_ms,
+        limit_label=f"limit {latency_limit_ms:g} ms" if latency_limit_ms else "")
+    throughput = line_chart(
+        f"messages per second ({result['name']})",
+        [("sent", [(t["second"], t["sent"]) for t in timeline]),
+         ("acknowledged", [(t["second"], t["acknowledged"]) for t in timeline]),
+         ("errored", [(t["second"], t["errored"]) for t in timeline])],
+        x_label="seconds since start", y_label="msg/s")
+    return f"<div>{latency}</div><div>{throughput}</div>"
+
+
+def text_summary(result: dict[str, Any]) -> str:
+    """A few lines for a terminal."""
+    latency, lag = result["latency_ms"], result["schedule_lag_ms"]
+    return "\n".join([
+        f"load {result['name']}: {result['connections_open']}/{result['connections']} "
+        f"connections x {result['rate_per_connection']:g} msg/s for {result['duration_s']:g} s "
+        f"-> {result['url']}",
+        f"  expected {result['expected']}  sent {result['sent']}  acknowledged "
+        f"{result['acknowledged']}  lost {result['lost']}  errored {result['errored']}  "
+        f"delivery {result['delivery_percent']} %",
+        "  latency from intended send (ms): p50 {p50}  p95 {p95}  p99 {p99}  max {max}"
+        .format(**latency),
+        "  schedule lag (ms):                p50 {p50}  p95 {p95}  p99 {p99}  max {max}"
+        .format(**lag),
+        f"  achieved {result['achieved_rate']} msg/s; generator CPU {result['generator_cpu_s']} s "
+        f"({result['generator_cpu_percent']} % of a core) over {result['run_s']} s"])

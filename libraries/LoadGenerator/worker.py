@@ -1,0 +1,309 @@
+"""One worker of a load run: its share of the connections, its own fixed schedule.
+
+A worker runs in a thread (``processes=0``) or in a process of its own, with a poll loop
+of its own (see wsconn.py for why not asyncio). It opens its connections, reports
+ready, waits for the common start time, then sends on an open-model schedule: message k
+is due at ``start + k / rate`` whatever happened to the messages before it, so a slow
+server cannot slow the generator down and hide its own latency (coordinated omission).
+Each reply is matched to its message by id; latency is recorded from the intended send
+time and from the actual one, and their difference (the schedule lag) too. Every second
+the worker rolls a timeline entry and reports progress.
+
+Timing: the loop sleeps (``time.sleep``, high-resolution timers) until the next message
+is due, but never longer than ``read_interval``; replies are read when it wakes. A
+reply's arrival is thus seen up to ``read_interval`` late (default 1 ms), an error that
+only ever makes latency look worse, never better; ``read_interval=0`` instead wakes on
+every reply's arrival (exact, and costlier in CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from .config import ID_PLACEHOLDER, TIME_PLACEHOLDER, LoadConfig
+from .histogram import HIGHEST_US, encode, new_histogram
+from .wsconn import WsConnection, open_connection
+
+NS = 1_000_000_000
+
+
+class Control(Protocol):
+    """How a worker talks to the run that started it (thread or process flavour)."""
+
+    def send(self, kind: str, worker: int, data: Any) -> None: ...
+
+    def wait_start(self, timeout: float) -> int | None: ...
+
+    def stop_requested(self) -> bool: ...
+
+
+class Worker:
+    """The connections, schedule and recording of one worker."""
+
+    def __init__(self, cfg: LoadConfig, index: int, control: Control) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.control = control
+        self.conns: list[WsConnection] = []
+        self.by_fd: dict[int, WsConnection] = {}
+        self.backlogged: set[WsConnection] = set()
+        self.pending: dict[str, tuple[int, int]] = {}
+        self.latency = new_histogram()      # reply - intended send time
+        self.service = new_histogram()      # reply - actual send time
+        self.lag = new_histogram()          # actual - intended send time
+        self.connect_time = new_histogram()
+        self.interval = new_histogram(2)    # latency of this second's replies, for the timeline
+        self.intervals: list[Any] = []      # one histogram per second, encoded at the end
+        self.tick_latency_max = 0
+        self.timeline: list[dict[str, Any]] = []
+        self.errors: dict[str, int] = {}
+        self.scheduled = self.sent = self.acked = self.error_replies = self.send_failures = 0
+        self.tick_sent = self.tick_acked = self.tick_errored = 0
+        self.tick_lag_max = 0
+        self.connect_failures = 0
+        self.dropped = 0
+        self.start_ns = 0
+        self.last_ack = 0
+        self.record_from = 0
+        self.stopping = False
+        self.reply_type = cfg.reply_type.encode()
+        self.error_type = cfg.error_type.encode()
+
+    def count_error(self, key: str) -> None:
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+    # -- replies ------------------------------------------------------------------------
+
+    def on_text(self, data: bytes | bytearray, now: int) -> None:
+        if self.reply_type not in data and self.error_type not in data:
+            return
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return
+        if type(message) is not dict:
+            return
+        kind = message.get("type")
+        cfg = self.cfg
+        if kind not in (cfg.reply_type, cfg.error_type):
+            return
+        entry = self.pending.pop(str(message.get(cfg.id_field)), None)
+        if entry is None:
+            return
+        intended, actual = entry
+        if kind == cfg.reply_type:
+            self.tick_acked += 1
+            from_intended = min(max((now - intended) // 1000, 1), HIGHEST_US)
+            self.interval.record_value(from_intended)
+            self.tick_latency_max = max(self.tick_latency_max, from_intended)
+            if intended >= self.record_from:
+                self.acked += 1
+                self.last_ack = now
+                self.latency.record_value(from_intended)
+                self.service.record_value(min(max((now - actual) // 1000, 1), HIGHEST_US))
+        else:
+            self.tick_errored += 1
+            if intended >= self.record_from:
+                self.error_replies += 1
+                self.count_error(str(message.get("code", kind)))
+
+    def read_ready(self, events: list[tuple[int, int]]) -> None:
+        for fd, _ in events:
+            conn = self.by_fd.get(fd)
+            if conn is not None and not conn.read(self.on_text, time.monotonic_ns):
+                self.drop(conn)
+
+    def flush(self) -> None:
+        for conn in list(self.backlogged):
+            conn.write()
+            if not conn.backlog:
+                self.backlogged.discard(conn)
+
+    def drop(self, conn: WsConnection) -> None:
+        self.by_fd.pop(conn.fd, None)
+        self.poller.unregister(conn.fd)
+        self.dropped += 1
+
+    # -- connections --------------------------------------------------------------------
+
+    def open(self, count: int) -> None:
+        cfg = self.cfg
+
+        def one(_: int) -> WsConnection | str:
+            began = time.monotonic_ns()
+            try:
+                conn = open_connection(cfg.url, cfg.headers, cfg.connect_timeout)
+            except Exception as error:  # counted and reported, the run goes on
+                return f"{type(error).__name__}: {error}"
+            self.connect_time.record_value(
+                min(max((time.monotonic_ns() - began) // 1000, 1), HIGHEST_US))
+            return conn
+
+        with ThreadPoolExecutor(max(1, min(cfg.connect_concurrency, count))) as pool:
+            opened = list(pool.map(one, range(count)))
+        self.conns = [c for c in opened if isinstance(c, WsConnection)]
+        for error in (c for c in opened if isinstance(c, str)):
+            self.connect_failures += 1
+            self.count_error(f"connect: {error}"[:120])
+        self.poller = select.epoll()
+        for conn in self.conns:
+            self.by_fd[conn.fd] = conn
+            self.poller.register(conn.fd, select.EPOLLIN)
+
+    # -- the schedule -------------------------------------------------------------------
+
+    def loop(self) -> None:  # noqa: PLR0915 - the hot loop, inlined on purpose
+        cfg, conns, pending = self.cfg, self.conns, self.pending
+        count = len(conns)
+        workers = cfg.workers
+        step = NS / (count * cfg.rate)
+        start = self.start_ns + int(step * self.index / workers)
+        end = self.start_ns + int(cfg.duration * NS)
+        read_ns = int(cfg.read_interval * NS)
+        parts = [part.encode() for part in cfg.message.split(ID_PLACEHOLDER)]
+        stamp = TIME_PLACEHOLDER.encode() if TIME_PLACEHOLDER in cfg.message else None
+        monotonic_ns, poll, sleep = time.monotonic_ns, self.poller.poll, time.sleep
+        lag = self.lag
+        k = 0
+        intended = start
+        sending = True
+        drain_deadline = 0
+        next_roll = self.start_ns + NS
+        second = 0
+        while True:
+            now = monotonic_ns()
+            while sending and intended <= now:
+                if intended >= end or self.stopping:
+                    sending = False
+                    drain_deadline = now + int(cfg.drain_timeout * NS)
+                    break
+                ident = str(k * workers + self.index)
+                data = ident.encode().join(parts)
+                if stamp:
+                    data = data.replace(stamp, str(time.time_ns() // 1_000_000).encode())
+                conn = conns[k % count]
+                self.scheduled += 1
+                actual = monotonic_ns()
+                if conn.closed:
+                    failed = "ConnectionClosed"
+                else:
+                    pending[ident] = (intended, actual)
+                    try:
+                        conn.send_text(data)
+                        failed = ""
+                        if conn.backlog:
+                            self.backlogged.add(conn)
+                    except Exception as error:  # a closing connection: count, go on
+                        pending.pop(ident, None)
+                        failed = type(error).__name__
+                if failed:
+                    self.tick_errored += 1
+                    if intended >= self.record_from:
+                        self.send_failures += 1
+                        self.count_error(f"send: {failed}")
+                else:
+                    self.tick_sent += 1
+                    lag_us = (actual - intended) // 1000
+                    self.tick_lag_max = max(self.tick_lag_max, lag_us)
+                    if intended >= self.record_from:
+                        self.sent += 1
+                        lag.record_value(min(max(lag_us, 1), HIGHEST_US))
+                k += 1
+                intended = start + int(k * step)
+            self.read_ready(poll(0))
+            if self.backlogged:
+                self.flush()
+            now = monotonic_ns()
+            if now >= next_roll:
+                self.roll(second)
+                second += 1
+                next_roll += NS
+                if self.control.stop_requested():
+                    self.stopping = True
+            if not sending and (not pending or now >= drain_deadline or self.stopping):
+                break
+            wake = min(intended if sending else drain_deadline, next_roll)
+            if read_ns:
+                wake = min(wake, now + read_ns)
+                if wake > now:
+                    sleep((wake - now) / NS)
+            elif wake > now:
+                # Wake on any reply's arrival; whole milliseconds from epoll, the rest slept.
+                whole_ms = (wake - now) // 1_000_000
+                if whole_ms:
+                    self.read_ready(poll(whole_ms / 1000))
+                else:
+                    sleep((wake - now) / NS)
+
+    def roll(self, second: int) -> None:
+        # Cheap on purpose (it runs inside the schedule): the second's histogram is kept
+        # as it is and encoded after the run.
+        entry = {"second": second, "sent": self.tick_sent, "acknowledged": self.tick_acked,
+                 "errored": self.tick_errored, "lag_max_ms": round(self.tick_lag_max / 1000, 3)}
+        self.intervals.append(self.interval)
+        self.interval = new_histogram(2)
+        self.timeline.append(entry)
+        self.control.send("tick", self.index, {
+            "second": second, "sent": entry["sent"], "acknowledged": entry["acknowledged"],
+            "errored": entry["errored"], "pending": len(self.pending),
+            "max_ms": self.tick_latency_max / 1000})
+        self.tick_sent = self.tick_acked = self.tick_errored = 0
+        self.tick_lag_max = self.tick_latency_max = 0
+
+    # -- the run ------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        cpu_clock = time.thread_time if cfg.processes == 0 else time.process_time
+        cpu_began = cpu_clock()
+        self.open(cfg.share(self.index))
+        self.control.send("ready", self.index, {"connections": len(self.conns),
+                                                "connect_failures": self.connect_failures})
+        start = self.control.wait_start(600.0)
+        if start is None or not self.conns:
+            self.stopping = True
+            start = time.monotonic_ns()
+        self.start_ns = start
+        self.record_from = start + int(cfg.warmup * NS)
+        began = time.monotonic_ns()
+        try:
+            if self.conns:
+                while time.monotonic_ns() < start:
+                    time.sleep(max(0, start - time.monotonic_ns()) / NS)
+                self.loop()
+        finally:
+            elapsed = (time.monotonic_ns() - began) / NS
+            if self.tick_sent or self.tick_acked or self.tick_errored:
+                self.roll(len(self.timeline))
+            for conn in self.conns:
+                conn.close()
+            self.poller.close()
+        lost = sum(1 for intended, _ in self.pending.values() if intended >= self.record_from)
+        for entry, histogram in zip(self.timeline, self.intervals, strict=True):
+            entry["histogram"] = encode(histogram)
+        cpu = cpu_clock() - cpu_began
+        return {"worker": self.index, "connections": len(self.conns),
+                "connect_failures": self.connect_failures, "dropped": self.dropped,
+                "scheduled": self.scheduled, "sent": self.sent, "acknowledged": self.acked,
+                "error_replies": self.error_replies, "send_failures": self.send_failures,
+                "lost": lost, "errors": self.errors, "stopped": self.stopping,
+                "latency": encode(self.latency), "service": encode(self.service),
+                "lag": encode(self.lag), "connect": encode(self.connect_time),
+                "timeline": self.timeline, "elapsed_s": elapsed, "cpu_s": cpu,
+                "last_ack_s": max(0, self.last_ack - self.start_ns) / NS if self.last_ack else 0.0}
+
+
+def run_worker(cfg: LoadConfig, index: int, control: Control) -> None:
+    """Runs one worker to its end; reports its result, or its failure, to the run."""
+    try:
+        result = Worker(cfg, index, control).run()
+    except BaseException as error:  # reported to the run, which fails with it
+        control.send("failed", index, f"{type(error).__name__}: {error}\n"
+                                      f"{traceback.format_exc()}")
+        return
+    control.send("result", index, result)
