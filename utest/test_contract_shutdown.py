@@ -21,12 +21,16 @@ from conftest import Peer
 from EmbeddedStack.pgcluster import PgCluster, free_loopback_port
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def start_process(dsn: str) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     ports = {d: free_loopback_port() for d in ("pulse", "seams", "voices")}
     env = {**os.environ, "DATABASE_URL": dsn, "UPDATE_INTERVAL_MS": "50",
            **{f"{d.upper()}_PORT": str(p) for d, p in ports.items()}}
     process = subprocess.Popen([sys.executable, "-m", "dashboards"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    STARTED.append(process)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -42,6 +46,17 @@ def start_process(dsn: str) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
 @pytest.fixture
 def database(cluster: PgCluster) -> Iterator[str]:
     yield cluster.create_database(f"shutdown_{os.getpid()}_{time.monotonic_ns()}")
+
+
+@pytest.fixture(autouse=True)
+def no_process_left() -> Iterator[None]:
+    """Whatever a test asserts, the systems it started do not outlive it."""
+    yield
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    STARTED.clear()
 
 
 def count(dsn: str) -> int:
