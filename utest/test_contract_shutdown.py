@@ -20,7 +20,6 @@ from websockets.sync.client import connect
 from conftest import Peer
 from EmbeddedStack.pgcluster import PgCluster, free_loopback_port
 
-
 STARTED: list[subprocess.Popen[bytes]] = []
 
 
