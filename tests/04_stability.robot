@@ -23,9 +23,6 @@ Test Teardown     Close All Connections
     ...    >= ${HEARTBEATS_MIN_COUNT}
     Record Figure    4.1    mean heartbeat interval    ${elapsed / ${count}}    ms
     ...    <= ${HEARTBEAT_INTERVAL_MS * 1.1}
-    ${expected}=    Evaluate    int(${elapsed} // ${HEARTBEAT_INTERVAL_MS})
-    Figure Should Meet Target    4.1    heartbeats delivered    ${count * 100 / ${expected}}    %
-    ...    > ${CONNECTION_STABILITY_MIN_PERCENT}
 
 4.2 Reconnection After An Artificial Break Restores The Subscriptions
     [Documentation]    The connection is cut without a close frame; the client reconnects by
@@ -123,8 +120,8 @@ Stored Values Should Be Served
     ...    timeout=3s    alias=after
 
 Count Heartbeats For
-    [Documentation]    Counts heartbeats arriving within ``seconds``; each must carry the next
-    ...    ``seq`` and arrive within 1.5 intervals of the previous one.
+    [Documentation]    Keeps the connection for ``seconds`` and counts the heartbeats; each must
+    ...    carry the next ``seq`` and arrive within 1.5 intervals of the previous one.
     [Arguments]    ${seconds}
     ${start}=    Start Stopwatch
     VAR    ${count}    ${0}
@@ -132,12 +129,10 @@ Count Heartbeats For
     WHILE    True
         ${left}=    Evaluate    ${seconds} - (time.perf_counter() * 1000 - ${start}) / 1000
         ...    modules=time
-        IF    ${left} <= ${HEARTBEAT_INTERVAL_MS / 2000}    BREAK
-        ${heartbeat}=    Wait For Message    {"type": "heartbeat"}    timeout=${gap}
-        ...    alias=pulse
+        IF    ${left} <= 0    BREAK
+        ${received}=    Next Heartbeat Should Arrive    ${left}    ${gap}    ${count + 1}
+        IF    not ${received}    BREAK
         ${count}=    Evaluate    ${count} + 1
-        Frame Should Follow The Contract    ${heartbeat}
-        Should Be Equal As Integers    ${heartbeat}[seq]    ${count}
     END
     RETURN    ${count}
 
@@ -149,3 +144,15 @@ Cut The Connection And Wait For The Resumed Session
     Wait For Reconnection    timeout=5s    alias=${alias}
     ${resumed}=    Wait For Message    {"type": "resumed", "status": "ok"}    alias=${alias}
     RETURN    ${resumed}
+
+Next Heartbeat Should Arrive
+    [Documentation]    Waits for the heartbeat numbered ``seq`` for up to ``gap`` seconds; False
+    ...    when the observation (``left`` seconds) ends first, a failure when it is missing.
+    [Arguments]    ${left}    ${gap}    ${seq}
+    ${status}    ${heartbeat}=    Run Keyword And Ignore Error
+    ...    Wait For Message    {"type": "heartbeat"}    timeout=${{ min($gap, $left) }}    alias=pulse
+    IF    $status == 'FAIL' and ${left} > ${gap}    Fail    ${heartbeat}
+    IF    $status == 'FAIL'    RETURN    ${False}
+    Frame Should Follow The Contract    ${heartbeat}
+    Should Be Equal As Integers    ${heartbeat}[seq]    ${seq}
+    RETURN    ${True}
