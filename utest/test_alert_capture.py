@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from AlertCapture import AlertCapture
-from AlertCapture.state import CaptureState, pid_alive
+from AlertCapture.state import CaptureState
+from runstate import pid_alive
 
 SHORT = timedelta(milliseconds=300)
 

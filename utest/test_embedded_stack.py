@@ -16,7 +16,8 @@ import pytest
 
 from EmbeddedStack import EmbeddedStack, _port_in_use
 from EmbeddedStack.pgcluster import free_loopback_port, timescaledb_installed
-from EmbeddedStack.state import StackState, pid_alive
+from EmbeddedStack.state import StackState
+from runstate import pid_alive
 
 pytestmark = pytest.mark.skipif(not timescaledb_installed(),
                                 reason="TimescaleDB is not installed; run scripts/setup first")

@@ -8,7 +8,6 @@ same captures; this library talks to it over a small loopback HTTP control API.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,8 +19,11 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
+import runstate
+from runstate import pid_alive
+
 from .client import CaptureUnavailable, ControlClient, Criteria, summary, wait_for
-from .state import CaptureState, default_state_dir, pid_alive
+from .state import CaptureState, default_state_dir
 
 __version__ = "0.1.0"
 __all__ = ["AlertCapture"]
@@ -29,25 +31,9 @@ MARKER = "AlertCapture.server"
 POLL_S = 0.05
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _terminate(pid: int, timeout: float = 10.0) -> bool:
     """SIGTERM ``pid`` if it is a capture server (guards against pid reuse); SIGKILL if stuck."""
-    if not pid_alive(pid) or MARKER not in _cmdline(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            break
-        time.sleep(POLL_S)
-    return True
+    return runstate.terminate(pid, MARKER, timeout)
 
 
 def _robot_variable(name: str) -> Any:

@@ -45,7 +45,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from .state import CaptureState, pid_alive
+from runstate import pid_alive
+
+from .state import CaptureState
 
 log = logging.getLogger("alert-capture")
 MAX_HEAD = 64 * 1024

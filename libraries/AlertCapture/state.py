@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = "state.json"
+import runstate
 
 
 def default_state_dir() -> Path:
-    return Path(tempfile.gettempdir()) / f"alert-capture-{os.getuid()}"
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True while ``pid`` runs; a zombie counts as gone."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return True
+    return runstate.default_state_dir("alert-capture")
 
 
 @dataclass
@@ -59,19 +39,16 @@ class CaptureState:
                 "control_url": self.control_url}
 
     def write(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = state_dir / f".{STATE_FILE}.{os.getpid()}"
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(state_dir / STATE_FILE)  # atomic: readers never see half a file
+        runstate.write_state(state_dir, asdict(self))
 
     @classmethod
     def read(cls, state_dir: Path) -> CaptureState | None:
+        data = runstate.read_state(state_dir)
         try:
-            data: dict[str, Any] = json.loads((state_dir / STATE_FILE).read_text())
-            return cls(**data)
-        except (FileNotFoundError, ValueError, TypeError):
-            return None
+            return None if data is None else cls(**data)
+        except TypeError:
+            return None  # a state file of another version
 
     @staticmethod
     def remove(state_dir: Path) -> None:
-        (state_dir / STATE_FILE).unlink(missing_ok=True)
+        runstate.remove_state(state_dir)

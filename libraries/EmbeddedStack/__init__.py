@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,33 +22,19 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
 
+import runstate
+from runstate import pid_alive
+
 from . import standalone
 from .pgcluster import cleanup_stale
-from .state import StackState, default_state_dir, pid_alive
+from .state import StackState, default_state_dir
 
 __version__ = "0.1.0"
 POLL_S = 0.1
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _terminate(pid: int | None, marker: str, timeout: float) -> bool:
-    """SIGTERM ``pid`` if its command line contains ``marker`` (guards against pid reuse)."""
-    if not pid or not pid_alive(pid) or marker not in _cmdline(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            break
-        time.sleep(POLL_S)
-    return True
+    return runstate.terminate(pid, marker, timeout)
 
 
 def _port_in_use(host: str, port: int) -> bool:

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-STATE_FILE = "state.json"
+import runstate
 
 
 def default_state_dir() -> Path:
-    return Path(tempfile.gettempdir()) / f"dashboards-embedded-{os.getuid()}"
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it has exited all the same.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    return runstate.default_state_dir("dashboards-embedded")
 
 
 @dataclass
@@ -50,21 +29,13 @@ class StackState:
     error: str = ""
 
     def write(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = state_dir / f".{STATE_FILE}.{os.getpid()}"
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(state_dir / STATE_FILE)  # atomic: readers never see half a file
+        runstate.write_state(state_dir, asdict(self))
 
     @classmethod
     def read(cls, state_dir: Path) -> StackState | None:
-        try:
-            data: dict[str, Any] = json.loads((state_dir / STATE_FILE).read_text())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            return None  # a torn file can only come from a crash; treat it as absent
-        return cls(**data)
+        data = runstate.read_state(state_dir)
+        return None if data is None else cls(**data)
 
     @staticmethod
     def remove(state_dir: Path) -> None:
-        (state_dir / STATE_FILE).unlink(missing_ok=True)
+        runstate.remove_state(state_dir)

@@ -21,8 +21,10 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from runstate import pid_alive
+
 from .pgcluster import PgCluster
-from .state import StackState, pid_alive
+from .state import StackState
 
 log = logging.getLogger("embedded-stack")
 DASHBOARDS = ("pulse", "seams", "voices")
