@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import socket
 import threading
@@ -20,12 +19,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from test_websocket_library_support import context, kw, sync
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.connection import Connection
-from WebSocketLibrary.context import LibraryContext
 
 SHORT = timedelta(seconds=0.3)
 ZERO = timedelta(0)
@@ -74,26 +73,6 @@ def lib() -> Iterator[WebSocketLibrary]:
     library = WebSocketLibrary(timeout=timedelta(seconds=5))
     yield library
     library.run_keyword("close_all_connections", [])
-
-
-def kw(lib: WebSocketLibrary, name: str, *args: Any, **kwargs: Any) -> Any:
-    return lib.run_keyword(name, list(args), kwargs)
-
-
-def context(lib: WebSocketLibrary) -> LibraryContext:
-    ctx = lib.keywords["connect"].__self__.ctx
-    assert isinstance(ctx, LibraryContext)
-    return ctx
-
-
-_markers = itertools.count()
-
-
-def sync(lib: WebSocketLibrary, alias: str | None = None) -> None:
-    """Return once everything sent so far on the connection has been echoed and buffered."""
-    marker = {"type": "marker", "n": next(_markers)}
-    kw(lib, "send_json", marker, alias=alias)
-    assert kw(lib, "wait_for_message", marker, alias=alias) == marker
 
 
 # -- connecting ----------------------------------------------------------------------------
