@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from LoadGenerator import LoadGenerator, figure_at
+from LoadGenerator import LoadGenerator
 from LoadGenerator.artillery import CANNOT_PROVIDE, figures, find_artillery, run_artillery
 from LoadGenerator.config import LoadConfig
+from LoadGenerator.figures import figure_at
 from LoadGenerator.report import charts, summary_table
 from LoadGenerator.runner import LoadRun, run_load
 from LoadGenerator.svgchart import line_chart, nice_ceiling
@@ -97,12 +98,26 @@ def test_latency_includes_the_servers_delay(slow_echo: str) -> None:
     assert result["latency_from_send_ms"]["p50"] >= 150
 
 
+def test_reading_once_per_long_tick_does_not_add_to_latency(echo: str) -> None:
+    # Replies come back within a few ms but are read up to 250 ms later: the kernel's
+    # receive time, not the read's, is their arrival.
+    result = run_load(config(echo, connections=2, rate=4, duration=1.0, tick=0.25))
+    assert result["acknowledged"] == 8
+    assert result["latency_from_send_ms"]["max"] < 100
+
+
+def test_without_a_tick_each_message_goes_at_its_own_time(echo: str) -> None:
+    result = run_load(config(echo, tick=0))
+    assert result["acknowledged"] == result["expected"] == 100
+    assert result["schedule_lag_ms"]["p50"] < 5
+
+
 def test_latency_counts_from_the_intended_send_time_when_the_generator_falls_behind(
         echo: str) -> None:
-    # 1 connection asked for 40,000 msg/s: no loop keeps up, messages go out late, and the
+    # 1 connection asked for 150,000 msg/s: no loop keeps up, messages go out late, and the
     # time they waited to be sent must be in the latency (coordinated omission).
-    result = run_load(config(echo, connections=1, rate=40_000, duration=0.5,
-                             drain_timeout=10.0))
+    result = run_load(config(echo, connections=1, rate=150_000, duration=0.2,
+                             drain_timeout=20.0))
     assert result["lost"] == 0
     assert result["schedule_lag_ms"]["max"] > 20
     assert result["latency_ms"]["max"] >= result["schedule_lag_ms"]["max"]
@@ -167,6 +182,9 @@ def test_the_configuration_is_checked() -> None:
         LoadConfig(url="http://x")
     with pytest.raises(ValueError, match="rate"):
         LoadConfig(url="ws://x", rate=0)
+    for tick in (-0.001, 1.5):
+        with pytest.raises(ValueError, match="tick"):
+            LoadConfig(url="ws://x", tick=tick)
 
 
 # -- keywords --------------------------------------------------------------------------------

@@ -41,8 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds to wait for replies after the last send (default 5)")
     parser.add_argument("-p", "--processes", type=int, default=1,
                         help="worker processes; 0 = a thread of this process (default 1)")
-    parser.add_argument("--read-interval", type=float, default=0.001,
-                        help="seconds between reads of replies; 0 = as they arrive")
+    parser.add_argument("--tick", type=float, default=0.010,
+                        help="the schedule's resolution in seconds: one wake-up sends every "
+                             "message due in a tick and reads every reply (default 0.010); "
+                             "0 = each message at its own time, each reply as it arrives")
     parser.add_argument("-H", "--header", action="append", default=[],
                         help="extra handshake header 'Name: value' (repeatable)")
     parser.add_argument("--name", default="load")
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                          reply_type=args.reply_type, id_field=args.id_field,
                          error_type=args.error_type, warmup=args.warmup,
                          drain_timeout=args.drain_timeout, processes=args.processes,
-                         headers=headers, name=args.name, read_interval=args.read_interval,
+                         headers=headers, name=args.name, tick=args.tick,
                          progress_interval=args.progress_interval)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import LoadConfig
-from .histogram import merge, summary
+from .histogram import merged
 from .worker import run_worker
 
 START_DELAY_NS = 50_000_000     # the common start lies this far after the last worker is ready
@@ -95,7 +95,7 @@ class LoadRun:
         self.ready: dict[int, dict[str, Any]] = {}
         self.results: dict[int, dict[str, Any]] = {}
         self.failures: dict[int, str] = {}
-        self.ticks: dict[int, dict[str, float]] = {}
+        self.seconds: dict[int, dict[str, float]] = {}
         self.started_at = 0.0
         self.start_ns = 0
         self.last_progress = 0.0
@@ -147,8 +147,8 @@ class LoadRun:
             if len(self.ready) == self.cfg.workers:
                 self.start_ns = time.monotonic_ns() + START_DELAY_NS
                 self.control.begin(self.start_ns)
-        elif kind == "tick":
-            self.ticks.setdefault(data["second"], {})
+        elif kind == "second":
+            self.seconds.setdefault(data["second"], {})
             self._tick(worker, data)
         elif kind == "result":
             self.results[worker] = data
@@ -158,7 +158,7 @@ class LoadRun:
 
     def _tick(self, worker: int, data: dict[str, Any]) -> None:
         second = data["second"]
-        row = self.ticks[second]
+        row = self.seconds[second]
         for key in ("sent", "acknowledged", "errored", "pending"):
             row[key] = row.get(key, 0) + data[key]
         row["max_ms"] = max(row.get("max_ms", 0.0), data["max_ms"])
@@ -167,7 +167,7 @@ class LoadRun:
         if (self.progress and row["workers"] == self.cfg.workers
                 and now - self.last_progress >= self.cfg.progress_interval):
             self.last_progress = now
-            totals = {key: sum(r.get(key, 0) for r in self.ticks.values())
+            totals = {key: sum(r.get(key, 0) for r in self.seconds.values())
                       for key in ("sent", "acknowledged", "errored")}
             self.progress(
                 f"load {self.cfg.name}: {second + 1:>4d}/{self.cfg.duration:.0f} s  "
@@ -253,7 +253,7 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
     timeline = []
     for second in sorted(seconds):
         row = seconds[second]
-        latency = summary(merge(row.pop("histograms"), digits=2))
+        latency = merged(row.pop("histograms")).summary()
         timeline.append({"second": second, **row, "p50": latency["p50"],
                          "p95": latency["p95"], "p99": latency["p99"], "max": latency["max"]})
     cpu_s = sum(float(p["cpu_s"]) for p in parts)
@@ -270,10 +270,10 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
         "errors": errors, "stopped": any(p["stopped"] for p in parts),
         "delivery_percent": round(100.0 * acknowledged / expected, 4) if expected else 0.0,
         "achieved_rate": round(acknowledged / span, 1),
-        "latency_ms": summary(merge([p["latency"] for p in parts])),
-        "latency_from_send_ms": summary(merge([p["service"] for p in parts])),
-        "schedule_lag_ms": summary(merge([p["lag"] for p in parts])),
-        "connect_ms": summary(merge([p["connect"] for p in parts])),
+        "latency_ms": merged([p["latency"] for p in parts]).summary(),
+        "latency_from_send_ms": merged([p["service"] for p in parts]).summary(),
+        "schedule_lag_ms": merged([p["lag"] for p in parts]).summary(),
+        "connect_ms": merged([p["connect"] for p in parts]).summary(),
         "timeline": timeline, "generator_cpu_s": round(cpu_s, 3),
         "generator_cpu_percent": round(100.0 * cpu_s / run_s, 1) if run_s else 0.0,
         "run_s": round(run_s, 3), "elapsed_s": round(elapsed, 3)}

@@ -9,27 +9,30 @@ Each reply is matched to its message by id; latency is recorded from the intende
 time and from the actual one, and their difference (the schedule lag) too. Every second
 the worker rolls a timeline entry and reports progress.
 
-Timing: the loop sleeps (``time.sleep``, high-resolution timers) until the next message
-is due, but never longer than ``read_interval``; replies are read when it wakes. A
-reply's arrival is thus seen up to ``read_interval`` late (default 1 ms), an error that
-only ever makes latency look worse, never better; ``read_interval=0`` instead wakes on
-every reply's arrival (exact, and costlier in CPU).
+Timing: with a ``tick`` (default 10 ms) a message's intended time is the start of the
+tick its exact time falls in; the worker sleeps until the next tick, sends everything
+due, and reads every reply that arrived meanwhile, whose arrival time is the kernel's
+receive time (wsconn.py), not the read's. One wake-up thus carries a tick's worth of
+messages. With ``tick=0`` each message is sent at its own time and the worker wakes on
+every reply (exact, and several times the CPU).
 """
 
 from __future__ import annotations
 
-import json
 import select
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+import orjson
+
 from .config import ID_PLACEHOLDER, TIME_PLACEHOLDER, LoadConfig
-from .histogram import HIGHEST_US, encode, new_histogram
-from .wsconn import WsConnection, open_connection
+from .histogram import Histogram
+from .wsconn import RECV_BYTES, WsConnection, open_connection
 
 NS = 1_000_000_000
+FOLD_AT = 128  # values kept per list before they are bucketed: each stall stays ~0.2 ms
 
 
 class Control(Protocol):
@@ -53,18 +56,26 @@ class Worker:
         self.by_fd: dict[int, WsConnection] = {}
         self.backlogged: set[WsConnection] = set()
         self.pending: dict[str, tuple[int, int]] = {}
-        self.latency = new_histogram()      # reply - intended send time
-        self.service = new_histogram()      # reply - actual send time
-        self.lag = new_histogram()          # actual - intended send time
-        self.connect_time = new_histogram()
-        self.interval = new_histogram(2)    # latency of this second's replies, for the timeline
-        self.intervals: list[Any] = []      # one histogram per second, encoded at the end
-        self.tick_latency_max = 0
+        self.latency = Histogram()          # reply - intended send time (µs)
+        self.service = Histogram()          # reply - actual send time
+        self.lag = Histogram()              # actual - intended send time
+        self.connect_time = Histogram()
+        self.interval = Histogram()         # latency of this second's replies (timeline)
+        self.intervals: list[Histogram] = []  # one per second
+        # Values in µs not yet bucketed: the hot loop only appends, fold() buckets them in
+        # batches of FOLD_AT. "counted" ones belong to messages due after the warm-up.
+        self.second_latency: list[int] = []
+        self.counted_latency: list[int] = []
+        self.counted_service: list[int] = []
+        self.counted_lag: list[int] = []
+        self.second_latency_max = 0
+        self.buffer = memoryview(bytearray(RECV_BYTES))  # every read lands here first
+        self.wall_offset = 0                # time.time_ns() - time.monotonic_ns(), per wake
         self.timeline: list[dict[str, Any]] = []
         self.errors: dict[str, int] = {}
         self.scheduled = self.sent = self.acked = self.error_replies = self.send_failures = 0
-        self.tick_sent = self.tick_acked = self.tick_errored = 0
-        self.tick_lag_max = 0
+        self.second_sent = self.second_acked = self.second_errored = 0
+        self.second_lag_max = 0
         self.connect_failures = 0
         self.dropped = 0
         self.start_ns = 0
@@ -83,8 +94,8 @@ class Worker:
         if self.reply_type not in data and self.error_type not in data:
             return
         try:
-            message = json.loads(data)
-        except ValueError:
+            message = orjson.loads(data)
+        except orjson.JSONDecodeError:
             return
         if type(message) is not dict:
             return
@@ -97,25 +108,29 @@ class Worker:
             return
         intended, actual = entry
         if kind == cfg.reply_type:
-            self.tick_acked += 1
-            from_intended = min(max((now - intended) // 1000, 1), HIGHEST_US)
-            self.interval.record_value(from_intended)
-            self.tick_latency_max = max(self.tick_latency_max, from_intended)
+            self.second_acked += 1
+            from_intended = (now - intended) // 1000
+            self.second_latency.append(from_intended)
+            self.second_latency_max = max(self.second_latency_max, from_intended)
             if intended >= self.record_from:
                 self.acked += 1
-                self.last_ack = now
-                self.latency.record_value(from_intended)
-                self.service.record_value(min(max((now - actual) // 1000, 1), HIGHEST_US))
+                self.last_ack = max(self.last_ack, now)
+                self.counted_latency.append(from_intended)
+                self.counted_service.append((now - actual) // 1000)
         else:
-            self.tick_errored += 1
+            self.second_errored += 1
             if intended >= self.record_from:
                 self.error_replies += 1
                 self.count_error(str(message.get("code", kind)))
 
     def read_ready(self, events: list[tuple[int, int]]) -> None:
+        if not events:
+            return
+        self.wall_offset = time.time_ns() - time.monotonic_ns()
         for fd, _ in events:
             conn = self.by_fd.get(fd)
-            if conn is not None and not conn.read(self.on_text, time.monotonic_ns):
+            if conn is not None and not conn.read(self.buffer, self.on_text,
+                                                  time.monotonic_ns, self.wall_offset):
                 self.drop(conn)
 
     def flush(self) -> None:
@@ -134,26 +149,29 @@ class Worker:
     def open(self, count: int) -> None:
         cfg = self.cfg
 
-        def one(_: int) -> WsConnection | str:
+        def one(_: int) -> tuple[WsConnection, int] | str:
             began = time.monotonic_ns()
             try:
                 conn = open_connection(cfg.url, cfg.headers, cfg.connect_timeout)
             except Exception as error:  # counted and reported, the run goes on
                 return f"{type(error).__name__}: {error}"
-            self.connect_time.record_value(
-                min(max((time.monotonic_ns() - began) // 1000, 1), HIGHEST_US))
-            return conn
+            return conn, (time.monotonic_ns() - began) // 1000
 
         with ThreadPoolExecutor(max(1, min(cfg.connect_concurrency, count))) as pool:
             opened = list(pool.map(one, range(count)))
-        self.conns = [c for c in opened if isinstance(c, WsConnection)]
-        for error in (c for c in opened if isinstance(c, str)):
-            self.connect_failures += 1
-            self.count_error(f"connect: {error}"[:120])
+        for item in opened:
+            if isinstance(item, str):
+                self.connect_failures += 1
+                self.count_error(f"connect: {item}"[:120])
+            else:
+                self.conns.append(item[0])
+                self.connect_time.record(item[1])
         self.poller = select.epoll()
         for conn in self.conns:
             self.by_fd[conn.fd] = conn
             self.poller.register(conn.fd, select.EPOLLIN)
+            if not conn.handle_buffered(self.on_text, time.monotonic_ns()):
+                self.drop(conn)
 
     # -- the schedule -------------------------------------------------------------------
 
@@ -162,18 +180,25 @@ class Worker:
         count = len(conns)
         workers = cfg.workers
         step = NS / (count * cfg.rate)
-        start = self.start_ns + int(step * self.index / workers)
-        end = self.start_ns + int(cfg.duration * NS)
-        read_ns = int(cfg.read_interval * NS)
+        offset = int(step * self.index / workers)  # workers interleave their messages
+        tick = int(cfg.tick * NS)
+        start = self.start_ns
+        end = start + int(cfg.duration * NS)
+
+        def due(k: int) -> int:
+            exact = offset + int(k * step)
+            return start + (exact - exact % tick if tick else exact)
+
         parts = [part.encode() for part in cfg.message.split(ID_PLACEHOLDER)]
         stamp = TIME_PLACEHOLDER.encode() if TIME_PLACEHOLDER in cfg.message else None
         monotonic_ns, poll, sleep = time.monotonic_ns, self.poller.poll, time.sleep
-        lag = self.lag
+        counted_lag = self.counted_lag
         k = 0
-        intended = start
+        intended = due(0)
         sending = True
         drain_deadline = 0
-        next_roll = self.start_ns + NS
+        next_roll = start + NS
+        next_tick = start
         second = 0
         while True:
             now = monotonic_ns()
@@ -202,22 +227,24 @@ class Worker:
                         pending.pop(ident, None)
                         failed = type(error).__name__
                 if failed:
-                    self.tick_errored += 1
+                    self.second_errored += 1
                     if intended >= self.record_from:
                         self.send_failures += 1
                         self.count_error(f"send: {failed}")
                 else:
-                    self.tick_sent += 1
+                    self.second_sent += 1
                     lag_us = (actual - intended) // 1000
-                    self.tick_lag_max = max(self.tick_lag_max, lag_us)
+                    self.second_lag_max = max(self.second_lag_max, lag_us)
                     if intended >= self.record_from:
                         self.sent += 1
-                        lag.record_value(min(max(lag_us, 1), HIGHEST_US))
+                        counted_lag.append(lag_us)
                 k += 1
-                intended = start + int(k * step)
+                intended = due(k)
             self.read_ready(poll(0))
             if self.backlogged:
                 self.flush()
+            if len(self.second_latency) >= FOLD_AT or len(counted_lag) >= FOLD_AT:
+                self.fold()
             now = monotonic_ns()
             if now >= next_roll:
                 self.roll(second)
@@ -228,8 +255,11 @@ class Worker:
             if not sending and (not pending or now >= drain_deadline or self.stopping):
                 break
             wake = min(intended if sending else drain_deadline, next_roll)
-            if read_ns:
-                wake = min(wake, now + read_ns)
+            if tick:
+                # Once per tick: replies wait in their sockets, stamped by the kernel.
+                while next_tick <= now:
+                    next_tick += tick
+                wake = min(wake, next_tick)
                 if wake > now:
                     sleep((wake - now) / NS)
             elif wake > now:
@@ -240,20 +270,30 @@ class Worker:
                 else:
                     sleep((wake - now) / NS)
 
+    def fold(self) -> None:
+        """Buckets the values gathered since the last fold."""
+        for histogram, values in ((self.interval, self.second_latency),
+                                  (self.latency, self.counted_latency),
+                                  (self.service, self.counted_service),
+                                  (self.lag, self.counted_lag)):
+            histogram.record_many(values)
+            values.clear()
+
     def roll(self, second: int) -> None:
         # Cheap on purpose (it runs inside the schedule): the second's histogram is kept
-        # as it is and encoded after the run.
-        entry = {"second": second, "sent": self.tick_sent, "acknowledged": self.tick_acked,
-                 "errored": self.tick_errored, "lag_max_ms": round(self.tick_lag_max / 1000, 3)}
+        # as it is and summarised after the run.
+        self.fold()
         self.intervals.append(self.interval)
-        self.interval = new_histogram(2)
+        self.interval = Histogram()
+        entry = {"second": second, "sent": self.second_sent, "acknowledged": self.second_acked,
+                 "errored": self.second_errored, "lag_max_ms": round(self.second_lag_max / 1000, 3)}
         self.timeline.append(entry)
-        self.control.send("tick", self.index, {
+        self.control.send("second", self.index, {
             "second": second, "sent": entry["sent"], "acknowledged": entry["acknowledged"],
             "errored": entry["errored"], "pending": len(self.pending),
-            "max_ms": self.tick_latency_max / 1000})
-        self.tick_sent = self.tick_acked = self.tick_errored = 0
-        self.tick_lag_max = self.tick_latency_max = 0
+            "max_ms": self.second_latency_max / 1000})
+        self.second_sent = self.second_acked = self.second_errored = 0
+        self.second_lag_max = self.second_latency_max = 0
 
     # -- the run ------------------------------------------------------------------------
 
@@ -278,22 +318,22 @@ class Worker:
                 self.loop()
         finally:
             elapsed = (time.monotonic_ns() - began) / NS
-            if self.tick_sent or self.tick_acked or self.tick_errored:
+            if self.second_sent or self.second_acked or self.second_errored:
                 self.roll(len(self.timeline))
             for conn in self.conns:
                 conn.close()
             self.poller.close()
         lost = sum(1 for intended, _ in self.pending.values() if intended >= self.record_from)
         for entry, histogram in zip(self.timeline, self.intervals, strict=True):
-            entry["histogram"] = encode(histogram)
+            entry["histogram"] = histogram.to_data()
         cpu = cpu_clock() - cpu_began
         return {"worker": self.index, "connections": len(self.conns),
                 "connect_failures": self.connect_failures, "dropped": self.dropped,
                 "scheduled": self.scheduled, "sent": self.sent, "acknowledged": self.acked,
                 "error_replies": self.error_replies, "send_failures": self.send_failures,
                 "lost": lost, "errors": self.errors, "stopped": self.stopping,
-                "latency": encode(self.latency), "service": encode(self.service),
-                "lag": encode(self.lag), "connect": encode(self.connect_time),
+                "latency": self.latency.to_data(), "service": self.service.to_data(),
+                "lag": self.lag.to_data(), "connect": self.connect_time.to_data(),
                 "timeline": self.timeline, "elapsed_s": elapsed, "cpu_s": cpu,
                 "last_ack_s": max(0, self.last_ack - self.start_ns) / NS if self.last_ack else 0.0}
 

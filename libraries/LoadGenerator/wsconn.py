@@ -1,52 +1,118 @@
-"""A WebSocket client connection driven by hand: websockets' Sans-I/O protocol on a socket.
+"""A WebSocket client connection for the load generator's poll loop: non-blocking, lean.
 
-The load generator's workers run their own poll loop instead of asyncio: on this kind of
-machine a wake-up costs more CPU than the message it carries, and an asyncio client wakes
-two or three times per message. Here a worker wakes once per schedule tick, sends what is
-due and reads whatever replies have arrived, with websockets doing the framing, masking,
-pings and closing handshake (``websockets.client.ClientProtocol``).
+The workers run their own poll loop instead of asyncio: on this kind of machine a
+wake-up costs more CPU than the message it carries, and an asyncio client wakes two or
+three times per message. A worker wakes once per schedule tick, sends what is due and
+reads whatever replies have arrived.
+
+The opening handshake is websockets' (``websockets.client.ClientProtocol``: request,
+response checks, Sec-WebSocket-Accept). The data phase is framed here, because it is the
+generator's hot path: websockets' Sans-I/O parser costs ~20 µs per frame on a 2-core VM,
+this one a few. It covers what a client without extensions needs (RFC 6455 §5): masked
+frames out; unmasked frames in, with 7/16/64-bit lengths, fragmentation, ping → pong and
+the closing handshake; anything else (a masked frame, RSV bits, an unknown opcode) is a
+protocol error and closes the connection with 1002.
+
+Reading late does not make latency wrong: on Linux each plain TCP socket asks the kernel
+for receive timestamps (``SO_TIMESTAMPNS``), and a reply's arrival is the time the kernel
+took in its last segment, not the time the worker got round to reading it. A read holding
+several replies gives them all the last segment's time, which can only make latency look
+worse, never better. Over TLS (no timestamps through the TLS layer) the read time is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
+import struct
+import sys
 from collections.abc import Callable
 
 from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
+
 RECV_BYTES = 262_144
-OnText = Callable[[bytes | bytearray, int], None]
+MAX_RESPONSE_BYTES = 65_536
+OnText = Callable[[bytes, int], None]
+NS = 1_000_000_000
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python lacks the name
+TIMESPEC = struct.Struct("@qq")
+STAMP_MAX_AGE_NS = 10 * NS  # an older kernel time means the wall clock stepped: use the read's
+CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+MASKS_AT_ONCE = 64          # mask keys drawn from the OS per call (one getrandom per 64 frames)
+
+
+def frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
+    """One final, masked client frame."""
+    length = len(payload)
+    if length < 126:
+        head = bytes((0x80 | opcode, 0x80 | length))
+    elif length < 65_536:
+        head = bytes((0x80 | opcode, 0xFE)) + length.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 0xFF)) + length.to_bytes(8, "big")
+    return head + mask + apply_mask(payload, mask)
 
 
 class WsConnection:
     """One open connection: ``send_text`` and ``read`` never block."""
 
-    __slots__ = ("backlog", "closed", "fd", "fragments", "protocol", "sock")
+    __slots__ = ("backlog", "closed", "fd", "fragments", "inbox", "mask_at", "masks", "sock",
+                 "stamped", "text_fragments")
 
-    def __init__(self, sock: socket.socket, protocol: ClientProtocol) -> None:
+    def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
         self.sock = sock
-        self.protocol = protocol
         self.fd = sock.fileno()
         self.backlog = bytearray()     # bytes the kernel would not take yet
+        self.inbox = bytearray(leftover)  # received bytes not yet a whole frame
         self.fragments: list[bytes] = []
+        self.text_fragments = False
+        self.masks = b""
+        self.mask_at = 0
         self.closed = False
+        self.stamped = enable_receive_timestamps(sock)
+
+    def next_mask(self) -> bytes:
+        # Unpredictable keys (RFC 6455 §5.3) from the OS, fetched in batches.
+        at = self.mask_at
+        if at >= len(self.masks):
+            self.masks = os.urandom(4 * MASKS_AT_ONCE)
+            at = 0
+        self.mask_at = at + 4
+        return self.masks[at:at + 4]
 
     def send_text(self, data: bytes) -> None:
-        """Queues one text message and writes what the socket takes (raises if closed)."""
-        self.protocol.send_text(data)
-        self.write()
+        """Sends one text message, or queues what the socket does not take (raises if
+        the connection is closed)."""
+        if self.closed:
+            raise ConnectionError("the connection is closed")
+        data = frame(TEXT, data, self.next_mask())
+        if self.backlog:  # keep the order: behind what is already waiting
+            self.backlog += data
+            self.write()
+            return
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            sent = 0
+        except OSError:
+            self.closed = True
+            raise
+        if sent < len(data):
+            self.backlog += data[sent:]
 
     def write(self) -> None:
-        chunks = self.protocol.data_to_send()
-        if chunks:
-            self.backlog += b"".join(chunks)
-        if not self.backlog:
+        """Writes as much of the backlog as the socket takes now."""
+        if not self.backlog or self.closed:
             return
         try:
             sent = self.sock.send(self.backlog)
@@ -58,81 +124,186 @@ class WsConnection:
             return
         del self.backlog[:sent]
 
-    def read(self, on_text: OnText, now_ns: Callable[[], int]) -> bool:
-        """Reads what is there and hands each text message to ``on_text``; False at EOF."""
+    def read(self, buffer: memoryview, on_text: OnText, now_ns: Callable[[], int],
+             wall_offset: int) -> bool:
+        """Reads what is there into ``buffer`` and hands each text message to ``on_text``
+        with its arrival time (monotonic ns); False once the connection is over.
+        ``wall_offset`` is ``time.time_ns() - time.monotonic_ns()``, to turn the kernel's
+        wall-clock receive time into the monotonic clock."""
+        ancillary: list[tuple[int, int, bytes]] = []
         try:
-            data = self.sock.recv(RECV_BYTES)
+            if self.stamped:
+                size, ancillary, _, _ = self.sock.recvmsg_into([buffer], 64)
+            else:
+                size = self.sock.recv_into(buffer)
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             return True
         except OSError:
-            data = b""
-        now = now_ns()
-        protocol = self.protocol
-        if data:
-            protocol.receive_data(data)
-        else:
-            protocol.receive_eof()
-        for event in protocol.events_received():
-            if not isinstance(event, Frame):
-                continue
-            if event.opcode is Opcode.TEXT or event.opcode is Opcode.CONT:
-                if event.fin and not self.fragments:
-                    on_text(bytes(event.data), now)
-                elif event.fin:
-                    self.fragments.append(bytes(event.data))
-                    on_text(b"".join(self.fragments), now)
-                    self.fragments.clear()
-                else:
-                    self.fragments.append(bytes(event.data))
-        self.write()  # pongs and the closing handshake's answer
-        if not data or protocol.state is State.CLOSED:
+            size = 0
+        if not size:
             self.closed = True
+            return False
+        now = now_ns()
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = TIMESPEC.unpack_from(value)
+                stamp = seconds * NS + nanoseconds - wall_offset
+                if now - STAMP_MAX_AGE_NS < stamp <= now:
+                    now = stamp
+        inbox = self.inbox
+        inbox += buffer[:size]
+        return self.parse(inbox, on_text, now)
+
+    def handle_buffered(self, on_text: OnText, now: int) -> bool:
+        """Handles the frames that came in with the handshake response (read() only runs
+        when more bytes arrive); False if they ended the connection."""
+        return self.parse(self.inbox, on_text, now) if self.inbox else True
+
+    def parse(self, inbox: bytearray, on_text: OnText, now: int) -> bool:
+        """Handles every whole frame at the start of ``inbox`` and removes it."""
+        pos = 0
+        available = len(inbox)
+        alive = True
+        while available - pos >= 2:
+            first, second = inbox[pos], inbox[pos + 1]
+            if second & 0x80 or first & 0x70:  # masked by the server, or an extension's bits
+                self.fail()
+                return False
+            length = second & 0x7F
+            head = 2
+            if length == 126:
+                head = 4
+                if available - pos < head:
+                    break
+                length = int.from_bytes(inbox[pos + 2:pos + 4], "big")
+            elif length == 127:
+                head = 10
+                if available - pos < head:
+                    break
+                length = int.from_bytes(inbox[pos + 2:pos + 10], "big")
+            end = pos + head + length
+            if end > available:
+                break
+            payload = bytes(inbox[pos + head:end])
+            pos = end
+            if first == 0x81 and not self.fragments:  # the usual: a whole text message
+                on_text(payload, now)
+            elif not self.handle(first & 0x0F, bool(first & 0x80), payload, on_text, now):
+                alive = False
+                break
+        del inbox[:pos]
+        return alive
+
+    def handle(self, opcode: int, fin: bool, payload: bytes, on_text: OnText,
+               now: int) -> bool:
+        if opcode in (TEXT, BINARY):
+            if self.fragments:  # a new message inside a fragmented one
+                self.fail()
+                return False
+            if fin:
+                return True  # a whole binary message: not a reply
+            self.fragments.append(payload)
+            self.text_fragments = opcode == TEXT
+        elif opcode == CONT:
+            if not self.fragments:
+                self.fail()
+                return False
+            self.fragments.append(payload)
+            if fin:
+                if self.text_fragments:
+                    on_text(b"".join(self.fragments), now)
+                self.fragments.clear()
+        elif opcode == PING:
+            self.backlog += frame(PONG, payload, self.next_mask())
+            self.write()
+        elif opcode == CLOSE:
+            # The server's closing handshake: answer with its code, and stop.
+            self.backlog += frame(CLOSE, payload[:2], self.next_mask())
+            self.write()
+            self.closed = True
+            return False
+        elif opcode != PONG:
+            self.fail()
             return False
         return True
 
+    def fail(self) -> None:
+        """A protocol error: close with 1002 and stop reading."""
+        self.backlog += frame(CLOSE, (1002).to_bytes(2, "big"), self.next_mask())
+        self.write()
+        self.closed = True
+
     def close(self) -> None:
         """Starts the closing handshake (1000) and closes the socket without waiting."""
-        if not self.closed and self.protocol.state is State.OPEN:
-            try:
-                self.protocol.send_close(1000)
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self.backlog += frame(CLOSE, (1000).to_bytes(2, "big"), self.next_mask())
                 self.write()
-            except Exception:  # closing anyway
-                pass
         self.closed = True
         with contextlib.suppress(OSError):
             self.sock.close()
 
 
+def enable_receive_timestamps(sock: socket.socket) -> bool:
+    """Asks the kernel to stamp the segments it receives (Linux, plain TCP); True if so."""
+    if isinstance(sock, ssl.SSLSocket) or not sys.platform.startswith("linux"):
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
 def open_connection(url: str, headers: dict[str, str] | None = None,
                     timeout: float = 10.0) -> WsConnection:
-    """Opening handshake (blocking, within ``timeout``); returns a non-blocking connection."""
+    """Opening handshake (blocking, within ``timeout``); returns a non-blocking connection.
+
+    Only the HTTP response goes through websockets' protocol; whatever the server sent
+    after it (a welcome frame, say) stays for the connection's own framing.
+    """
     uri = parse_uri(url)
     sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if uri.secure:
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=uri.host)
-        protocol = ClientProtocol(uri, max_size=None)
+        protocol = ClientProtocol(uri, max_size=None)  # no extensions offered: no compression
         request = protocol.connect()
         for name, value in (headers or {}).items():
             request.headers[name] = value
         protocol.send_request(request)
         sock.sendall(b"".join(protocol.data_to_send()))
-        while protocol.state is State.CONNECTING:
+        received = bytearray()
+        while (end := received.find(b"\r\n\r\n")) < 0:
+            if len(received) > MAX_RESPONSE_BYTES:
+                raise ConnectionError("the server's handshake response is too long")
             data = sock.recv(RECV_BYTES)
-            if data:
-                protocol.receive_data(data)
-            else:
-                protocol.receive_eof()
-            for event in protocol.events_received():
-                if isinstance(event, Response) and protocol.handshake_exc is not None:
-                    raise protocol.handshake_exc
-            if not data and protocol.state is State.CONNECTING:
+            if not data:
                 raise ConnectionError("the server closed the connection during the handshake")
+            received += data
+        protocol.receive_data(bytes(received[:end + 4]))
+        rest = bytes(received[end + 4:])
+        responded = any(isinstance(e, Response) for e in protocol.events_received())
+        if not responded:  # not a 101: websockets reads the body, then says why
+            data, rest = rest, b""
+            while not responded:
+                if data:
+                    protocol.receive_data(data)
+                    responded = any(isinstance(e, Response)
+                                    for e in protocol.events_received())
+                if not responded:
+                    data = sock.recv(RECV_BYTES)
+                    if not data:
+                        protocol.receive_eof()
+                        protocol.events_received()
+                        break
         if protocol.handshake_exc is not None:
             raise protocol.handshake_exc
+        if protocol.state is not State.OPEN:
+            raise ConnectionError("the server closed the connection during the handshake")
         sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
-    return WsConnection(sock, protocol)
+    return WsConnection(sock, rest)

@@ -10,7 +10,7 @@ from assertionengine import AssertionOperator, verify_assertion
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from LoadGenerator import as_operator
+from LoadGenerator.figures import as_operator
 
 from .scrape import Sample, Scrape, parse_exposition, parse_selector, scrape
 

@@ -11,7 +11,7 @@ from assertionengine import AssertionOperator, verify_assertion
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from LoadGenerator import as_operator, figure_at
+from LoadGenerator.figures import as_operator, figure_at
 from LoadGenerator.svgchart import line_chart
 
 from .sampling import PidSource, PrometheusSource, Sample, Sampler, Source

@@ -1,0 +1,292 @@
+"""The LoadGenerator keyword library (``Library    LoadGenerator``)."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from assertionengine import AssertionOperator, verify_assertion
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from .artillery import describe, run_artillery
+from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
+from .figures import as_number, as_operator, figure_at
+from .report import charts as chart_html
+from .report import summary_table
+from .runner import LoadRun
+
+__version__ = "0.2.0"
+
+
+def _seconds(value: timedelta | float | str) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    from robot.utils import timestr_to_secs
+
+    return float(timestr_to_secs(value))
+
+
+
+@library(scope="GLOBAL", version=__version__)
+class LoadGenerator:
+    """Open-model WebSocket load: N connections × a rate × a duration, every reply timed.
+
+    Each connection sends ``rate`` messages per second on a fixed schedule: message k is
+    due at ``start + k / rate`` whatever happened to the earlier ones, so a slow server
+    cannot slow the load down and hide its own latency (coordinated omission). A reply is
+    matched to its message by id; latency is measured from the **intended** send time
+    (``latency_ms``) and from the actual one (``latency_from_send_ms``), and the schedule
+    lag (actual − intended) is reported too, all from histograms at HdrHistogram's
+    precision (3 significant digits).
+
+    The load runs in its own thread (``processes=0``) or worker processes (``processes=N``;
+    histograms are merged), never on Robot Framework's thread, which only waits in short
+    slices: test timeouts work, and on long runs a progress line goes to the console.
+
+    = The schedule =
+
+    Message times are rounded down to a ``tick`` (default 10 ms): a worker wakes once per
+    tick, sends every message due in it, and reads every reply that has arrived. At 100
+    connections × 10 msg/s that is 10 messages per wake-up instead of one, which is what
+    keeps the generator's CPU a fraction of Artillery's for the same load (see
+    bench/README.md). A reply's arrival is the kernel's receive timestamp of the socket
+    (Linux, plain ``ws://``), not the moment it was read, so reading once per tick does not
+    make latency wrong; over ``wss://`` the read time is used, up to a tick late (only ever
+    worse, never better). ``tick=0`` sends each message at its own time and reads each
+    reply the moment it arrives.
+
+    = The result =
+
+    `Run Load` and `Wait For Load` return a dictionary:
+    | ``expected``, ``sent``, ``acknowledged`` | counts of messages |
+    | ``lost`` | sent, never answered within ``drain_timeout`` |
+    | ``errored`` | error replies plus failed sends |
+    | ``delivery_percent`` | acknowledged / expected × 100 |
+    | ``latency_ms`` | from the intended send time: ``p50``, ``p95``, ``p99``, ``max``… |
+    | ``latency_from_send_ms`` | the same from the actual send time |
+    | ``schedule_lag_ms`` | actual − intended send time |
+    | ``errors`` | error replies by ``code``, failed sends and connects by reason |
+    | ``timeline`` | per second: ``sent``, ``acknowledged``, ``errored``, ``p50``…``max`` |
+    | ``generator_cpu_s`` | CPU the generator itself used |
+
+    Each latency entry holds ``count``, ``min``, ``p50``, ``p90``, ``p95``, ``p99``,
+    ``p999``, ``max`` and ``mean``, in ms.
+
+    `Get Load Figure` reads any of them by a dotted path, with an assertion operator.
+
+    = The message =
+
+    A text template: ``{id}`` becomes a number unique within the run, ``{timestamp}`` the
+    wall clock in ms. The reply whose ``type`` is ``reply_type`` and whose ``id_field``
+    carries that number acknowledges the message; one of type ``error_type`` with it
+    counts as an error reply. Every other frame (heartbeats, broadcasts) is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[str, LoadRun] = {}
+
+    # -- running ------------------------------------------------------------------------
+
+    @keyword
+    def start_load(self, url: str, connections: int = 1, rate: float = 1.0,
+                   duration: timedelta = timedelta(seconds=10),
+                   message: str | dict[str, Any] = DEFAULT_MESSAGE,
+                   reply_type: str = DEFAULT_REPLY, id_field: str = "id",
+                   error_type: str = "error", warmup: timedelta = timedelta(0),
+                   drain_timeout: timedelta = timedelta(seconds=5), processes: int = 1,
+                   headers: dict[str, str] | None = None, name: str = "load",
+                   tick: timedelta = timedelta(milliseconds=10),
+                   progress_interval: timedelta = timedelta(seconds=10)) -> str:
+        """Starts a load run in the background and returns its ``name``.
+
+        ``connections`` connections to ``url`` each send ``rate`` messages per second for
+        ``duration``; replies are awaited up to ``drain_timeout`` after the last send.
+        Messages due in the first ``warmup`` are sent but not counted. ``processes``:
+        worker processes (0 = a thread of this process). ``tick``: the schedule's
+        resolution (see `The schedule`; 0 = each message at its own time, at more CPU).
+        ``message`` is a template with ``{id}`` (see `The message`). The run goes on
+        while other keywords execute; `Wait For Load` returns its result.
+
+        Example:
+        | Start Load    ws://127.0.0.1:3001    connections=100    rate=10    duration=5 min
+        | ...    message={"type": "metrics", "id": {id}, "data": {"pain": 0.3}}
+        | ...    reply_type=metrics_received
+        | Start Resource Monitor    ${pid}
+        | ${result}=    Wait For Load
+        """
+        if name in self.runs and not self.runs[name].finished:
+            raise AssertionError(f"A load named '{name}' is already running.")
+        if isinstance(message, dict):
+            message = json.dumps(message, separators=(",", ":"))
+        cfg = LoadConfig(url=url, connections=connections, rate=rate,
+                         duration=_seconds(duration), message=message,
+                         reply_type=reply_type, id_field=id_field, error_type=error_type,
+                         warmup=_seconds(warmup), drain_timeout=_seconds(drain_timeout),
+                         processes=processes, headers=dict(headers or {}), name=name,
+                         tick=_seconds(tick), progress_interval=_seconds(progress_interval))
+        logger.info(f"Load {name}: {connections} connection(s) × {rate:g} msg/s for "
+                    f"{cfg.duration:g} s to {url} ({cfg.offered_rate:g} msg/s in all), "
+                    f"{'a thread' if processes == 0 else f'{cfg.workers} process(es)'}; "
+                    f"message {message}")
+        self.runs[name] = LoadRun(cfg, progress=logger.console).start()
+        return name
+
+    @keyword
+    def wait_for_load(self, name: str = "load", timeout: timedelta | None = None,
+                      charts: bool = True, latency_limit: float | None = None) -> dict[str, Any]:
+        """Waits for the load ``name`` to end and returns its result (see `The result`).
+
+        With ``timeout`` the load is stopped when it passes (its figures so far are
+        returned). The log gets a table of the figures and, with ``charts``, pictures of
+        latency percentiles and throughput over time (``latency_limit`` in ms drawn as a
+        line).
+
+        Example:
+        | ${result}=    Wait For Load    timeout=10 min    latency_limit=500
+        | Should Be Equal As Integers    ${result}[lost]    0
+        """
+        run = self._run(name)
+        result = run.wait(None if timeout is None else _seconds(timeout))
+        self.log_load_report(result, charts=charts, latency_limit=latency_limit)
+        return result
+
+    @keyword
+    def run_load(self, url: str, connections: int = 1, rate: float = 1.0,
+                 duration: timedelta = timedelta(seconds=10),
+                 message: str | dict[str, Any] = DEFAULT_MESSAGE,
+                 reply_type: str = DEFAULT_REPLY, id_field: str = "id",
+                 error_type: str = "error", warmup: timedelta = timedelta(0),
+                 drain_timeout: timedelta = timedelta(seconds=5), processes: int = 1,
+                 headers: dict[str, str] | None = None, name: str = "load",
+                 tick: timedelta = timedelta(milliseconds=10),
+                 latency_limit: float | None = None, charts: bool = True) -> dict[str, Any]:
+        """Runs a load to its end and returns its result: `Start Load` + `Wait For Load`.
+
+        Example:
+        | ${result}=    Run Load    ${url}    connections=10    rate=5    duration=3s
+        | ...    message={"type": "ping", "id": {id}, "timestamp": {timestamp}}
+        | ...    reply_type=pong
+        | Load Should Deliver Every Message    ${result}
+        | Get Load Figure    ${result}    latency_ms.p99    <    500
+        """
+        self.start_load(url, connections, rate, duration, message, reply_type, id_field,
+                        error_type, warmup, drain_timeout, processes, headers, name, tick)
+        return self.wait_for_load(name, charts=charts, latency_limit=latency_limit)
+
+    @keyword
+    def stop_load(self, name: str = "load") -> dict[str, Any]:
+        """Stops the load ``name`` early and returns the figures it measured.
+
+        Example:
+        | [Teardown]    Stop Load
+        """
+        run = self._run(name)
+        run.stop()
+        return run.wait(30.0)
+
+    def _run(self, name: str) -> LoadRun:
+        if name not in self.runs:
+            raise AssertionError(f"No load named '{name}' was started.")
+        return self.runs[name]
+
+    # -- reading and asserting ----------------------------------------------------------
+
+    @keyword
+    def get_load_figure(self, result: dict[str, Any], path: str,
+                        assertion_operator: AssertionOperator | None = None,
+                        expected: Any = None, message: str | None = None) -> Any:
+        """Returns the figure at ``path`` of a load (or Artillery) result, optionally
+        asserting it with an assertion operator (``==``, ``<``, ``>=``, ``contains``, …).
+
+        ``path`` is dotted: ``acknowledged``, ``latency_ms.p99``, ``errors.rate_limited``,
+        ``timeline.0.sent``. A number compared with a number given as text is compared as
+        a number.
+
+        Example:
+        | ${p99}=    Get Load Figure    ${result}    latency_ms.p99
+        | Get Load Figure    ${result}    lost    ==    0
+        | Get Load Figure    ${result}    schedule_lag_ms.p99    <=    2
+        """
+        value = figure_at(result, path)
+        expected = as_number(expected, value)
+        return verify_assertion(value, as_operator(assertion_operator), expected,
+                                f"Load figure '{path}'", message)
+
+    @keyword
+    def load_should_deliver_every_message(self, result: dict[str, Any],
+                                          min_percent: float = 100.0) -> None:
+        """Fails unless at least ``min_percent`` of the expected messages were
+        acknowledged, and (at the default 100) none was lost or errored.
+
+        Example:
+        | Load Should Deliver Every Message    ${result}
+        | Load Should Deliver Every Message    ${result}    min_percent=99.9
+        """
+        problems = []
+        if result["delivery_percent"] < float(min_percent):
+            problems.append(f"delivery {result['delivery_percent']} % < {min_percent} % "
+                            f"({result['acknowledged']} of {result['expected']} expected "
+                            f"messages acknowledged)")
+        if float(min_percent) >= 100.0:
+            if result["lost"]:
+                problems.append(f"{result['lost']} message(s) never answered")
+            if result["errored"]:
+                problems.append(f"{result['errored']} message(s) errored: {result['errors']}")
+            if result["connect_failures"] or result["dropped_connections"]:
+                problems.append(f"{result['connect_failures']} connection(s) failed to open, "
+                                f"{result['dropped_connections']} dropped")
+        if problems:
+            raise AssertionError(f"Load {result['name']} did not deliver every message: "
+                                 + "; ".join(problems))
+
+    @keyword
+    def log_load_report(self, result: dict[str, Any], charts: bool = True,
+                        latency_limit: float | None = None) -> None:
+        """Logs the figure table and (with ``charts``) the pictures of a load result.
+
+        Example:
+        | Log Load Report    ${result}    latency_limit=500
+        """
+        html_text = summary_table(result)
+        if charts and result["timeline"]:
+            html_text += chart_html(result, latency_limit)
+        logger.info(html_text, html=True)
+
+    # -- Artillery ----------------------------------------------------------------------
+
+    @keyword
+    def run_artillery(self, script: str, target: str | None = None,
+                      variables: dict[str, Any] | None = None, output: str | None = None,
+                      timeout: timedelta = timedelta(minutes=15)) -> dict[str, Any]:
+        """Runs an Artillery script (``artillery run``) and returns the figures of its
+        JSON report, plus ``cannot_provide``: each figure Artillery cannot give, and why.
+
+        ``target`` overrides the script's target; ``variables`` its variables (e.g. the
+        number of messages per connection). The report goes to ``output`` (default: the
+        output directory). Returned: ``messages_sent``, ``send_rate``, ``vusers_created``,
+        ``vusers_completed``, ``vusers_failed``, ``errors``, ``errored``, ``duration_s``,
+        ``cpu_s`` (Artillery's own CPU), ``report``. Fails if Artillery is not installed
+        (scripts/setup installs it).
+
+        Example:
+        | ${art}=    Run Artillery    artillery/scenario-9.1.yml    target=ws://127.0.0.1:3001
+        | ...    variables={"messages": 300}
+        | Get Load Figure    ${art}    vusers_failed    ==    0
+        """
+        if output is None:
+            from robot.libraries.BuiltIn import BuiltIn
+
+            out_dir = BuiltIn().get_variable_value("${OUTPUT DIR}") or "."
+            output = str(Path(out_dir) / f"artillery-{Path(script).stem}-{int(time.time())}.json")
+        result = run_artillery(script, target, dict(variables or {}), output,
+                               _seconds(timeout))
+        logger.info(f"<pre>{html.escape(describe(result))}</pre>", html=True)
+        return result
+
