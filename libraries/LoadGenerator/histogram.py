@@ -2,7 +2,7 @@
 
 The buckets are HdrHistogram's at 3 significant digits (values below 2048 µs exact, then
 1024 buckets per power of two), kept sparse: a dict from a bucket's lowest value
-to its count. Recording a second's worth of values is one ``Counter`` (the ``hdrh``
+to its count. Recording a batch of values is one ``Counter`` (the ``hdrh``
 package's ``record_value`` is pure Python and cost several µs per value in the
 generator's hot loop), merging is adding dicts, and a summary sorts only the buckets in
 use. Percentiles are reported as the highest value of their bucket, as HdrHistogram does

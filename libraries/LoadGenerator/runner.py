@@ -149,14 +149,14 @@ class LoadRun:
                 self.control.begin(self.start_ns)
         elif kind == "second":
             self.seconds.setdefault(data["second"], {})
-            self._tick(worker, data)
+            self._second(worker, data)
         elif kind == "result":
             self.results[worker] = data
         elif kind == "failed":
             self.failures[worker] = data
             self.stop()
 
-    def _tick(self, worker: int, data: dict[str, Any]) -> None:
+    def _second(self, worker: int, data: dict[str, Any]) -> None:
         second = data["second"]
         row = self.seconds[second]
         for key in ("sent", "acknowledged", "errored", "pending"):
