@@ -83,6 +83,9 @@ class Application:
         except ValueError as error:
             raise ConfigError(str(error)) from None
         self.origins = parse_origins(config.allowed_origins)
+        # wss:// and https:// on every port when TLS_CERT_FILE is set; unreadable or
+        # mismatched files are a ConfigError here, before anything starts.
+        self.ssl_context = config.ssl_context()
         self.db = Database(config.database_url)
         self.writer = MetricWriter(config.database_url)
         self.store = EventStore(config.database_url)
@@ -121,12 +124,13 @@ class Application:
                 self.config.dashboards_host, port,
                 process_request=functools.partial(self._http, name),
                 compression=None, max_size=self.config.max_message_bytes,
-                ping_interval=20, ping_timeout=20, close_timeout=5)
+                ping_interval=20, ping_timeout=20, close_timeout=5, ssl=self.ssl_context)
             self._servers[name] = server
             self.ports[name] = server.sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self._metrics_updates(), name="updates"))
         log.info("serving", extra={"ports": self.ports, "restored_values": values,
-                                   "restored_seq": seqs})
+                                   "restored_seq": seqs, "tls": self.config.tls,
+                                   "client_certificates": bool(self.config.tls_client_ca_file)})
 
     async def stop(self) -> None:
         """Stop accepting, commit what was received, close connections with 1001."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -92,6 +94,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ESCALATION_TIME_SCALE", "1.0", "multiplier of escalation delays (tests: small)",
             _float("ESCALATION_TIME_SCALE", 0, 1e6)),
     Setting("LOG_LEVEL", "INFO", "logging level (DEBUG, INFO, WARNING, ERROR)", _text("")),
+    Setting("TLS_CERT_FILE", "", "PEM certificate chain: with TLS_KEY_FILE, serve wss:// and "
+            "https:// (/healthz, /metrics) on all three ports; empty = plain ws://",
+            _text("")),
+    Setting("TLS_KEY_FILE", "", "PEM private key (unencrypted) of TLS_CERT_FILE", _text("")),
+    Setting("TLS_CLIENT_CA_FILE", "", "PEM CA certificate(s): clients must present a "
+            "certificate signed by one (mutual TLS; needs TLS_CERT_FILE); empty = none asked",
+            _text("")),
 )
 
 
@@ -123,10 +132,51 @@ class Config:
     voice_cooldown_s: float
     escalation_time_scale: float
     log_level: str
+    tls_cert_file: str
+    tls_key_file: str
+    tls_client_ca_file: str
 
     @property
     def ports(self) -> dict[str, int]:
         return {"pulse": self.pulse_port, "seams": self.seams_port, "voices": self.voices_port}
+
+    @property
+    def tls(self) -> bool:
+        """True when the servers speak TLS (wss://, https://)."""
+        return bool(self.tls_cert_file)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The servers' TLS context (None without TLS); ConfigError naming the setting
+        when a file cannot be read or the certificate and key do not match."""
+        if not self.tls:
+            return None
+        _readable("TLS_CERT_FILE", self.tls_cert_file)
+        _readable("TLS_KEY_FILE", self.tls_key_file)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_verify_locations(cafile=self.tls_cert_file)
+        except ssl.SSLError as error:
+            raise ConfigError(f"TLS_CERT_FILE {self.tls_cert_file} holds no PEM certificate "
+                              f"({_ssl_reason(error)})") from None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.tls_cert_file, self.tls_key_file,
+                                    password=functools.partial(_encrypted, self.tls_key_file))
+        except ssl.SSLError as error:
+            if "KEY_VALUES_MISMATCH" in str(error) or error.reason == "KEY_VALUES_MISMATCH":
+                raise ConfigError(f"TLS_KEY_FILE {self.tls_key_file} is not the key of the "
+                                  f"certificate in TLS_CERT_FILE {self.tls_cert_file}") from None
+            raise ConfigError(f"TLS_KEY_FILE {self.tls_key_file} is not an unencrypted PEM "
+                              f"private key ({_ssl_reason(error)})") from None
+        if self.tls_client_ca_file:
+            _readable("TLS_CLIENT_CA_FILE", self.tls_client_ca_file)
+            try:
+                context.load_verify_locations(cafile=self.tls_client_ca_file)
+            except ssl.SSLError as error:
+                raise ConfigError(f"TLS_CLIENT_CA_FILE {self.tls_client_ca_file} holds no PEM "
+                                  f"CA certificate ({_ssl_reason(error)})") from None
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -138,7 +188,32 @@ class Config:
         if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                               f"got {values['log_level']!r}")
+        if bool(values["tls_cert_file"]) != bool(values["tls_key_file"]):
+            given, missing = (("TLS_CERT_FILE", "TLS_KEY_FILE") if values["tls_cert_file"]
+                              else ("TLS_KEY_FILE", "TLS_CERT_FILE"))
+            raise ConfigError(f"{given} is set but {missing} is not: set both (TLS) or "
+                              f"neither (plain ws://)")
+        if values["tls_client_ca_file"] and not values["tls_cert_file"]:
+            raise ConfigError("TLS_CLIENT_CA_FILE needs TLS: set TLS_CERT_FILE and "
+                              "TLS_KEY_FILE too")
         return cls(**values)
+
+
+def _readable(setting: str, path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"{setting}: cannot read {path}: {error.strerror or error}") from None
+
+
+def _encrypted(path: str) -> str:
+    # Without a callback OpenSSL would ask for the passphrase of an encrypted key on the tty.
+    raise ConfigError(f"TLS_KEY_FILE {path} is encrypted: give an unencrypted private key")
+
+
+def _ssl_reason(error: ssl.SSLError) -> str:
+    return str(error).split(" (_ssl.c:")[0]
 
 
 def describe() -> str:

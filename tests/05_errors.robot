@@ -2,6 +2,7 @@
 Documentation     Scenario 5: error handling.
 
 Resource          ../resources/dashboards.resource
+Resource          ../resources/database.resource
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -12,6 +13,7 @@ Test Teardown     Close All Connections
 5.1 Invalid JSON Is Answered With An Error And The Connection Survives
     [Documentation]    Each of the document's inputs gets the contract's error code and the
     ...    connection keeps working; the share handled correctly is the document's figure.
+    [Tags]    rule:errors.invalid-json    rule:errors.connection-stays-open    rule:errors.frame-fields
     Connect To Dashboard    pulse
     VAR    &{inputs}
     ...    invalid json=invalid_json
@@ -28,6 +30,11 @@ Test Teardown     Close All Connections
 5.1 Valid JSON That Is Not A Message Is Rejected
     [Documentation]    A JSON value that is not an object with a string ``type`` is an
     ...    ``invalid_message``; an unknown type is ``unknown_type`` and echoes the id.
+    [Tags]    rule:errors.invalid-message
+    ...       rule:errors.unknown-type
+    ...       rule:frames.id-echoed
+    ...       rule:errors.connection-stays-open
+    ...       rule:errors.codes
     Connect To Dashboard    pulse
     Error Should Answer    42    invalid_message
     Error Should Answer    []    invalid_message
@@ -35,9 +42,76 @@ Test Teardown     Close All Connections
     ${error}=    Error Should Answer    {"type": "teleport", "id": "t9"}    unknown_type
     Should Be Equal    ${error}[id]    t9
 
+5.1 A Binary Frame Is An Invalid Message
+    [Documentation]    A binary frame, even one carrying JSON, is answered with
+    ...    ``invalid_message``; the connection keeps working.
+    [Tags]    rule:frames.binary-invalid-message    rule:errors.connection-stays-open
+    Connect To Dashboard    pulse
+    Send Bytes    ${{ b'{"type": "ping", "timestamp": 1}' }}    frame_type=binary
+    ${error}=    Wait For Message    {"type": "error", "code": "invalid_message"}
+    Frame Should Follow The Contract    ${error}
+    Measure Round Trip    {"type": "ping", "timestamp": 8}    {"type": "pong", "timestamp": 8}
+
+5.1 Unknown Fields Of A Message Are Ignored
+    [Documentation]    A message with fields the contract does not know is handled as if
+    ...    they were not there.
+    [Tags]    rule:frames.unknown-fields-ignored
+    Connect To Dashboard    pulse
+    Measure Round Trip
+    ...    {"type": "ping", "timestamp": 11, "client": "qa", "extra": {"nested": [1, 2]}}
+    ...    {"type": "pong", "timestamp": 11}
+
+5.4 A Message With An Invalid Value Is Rejected Whole
+    [Documentation]    Each message below has one invalid value among valid ones: it is
+    ...    refused with ``validation_error`` echoing its id, and none of its records is
+    ...    stored.
+    [Tags]    rule:validation.rejected-whole    rule:validation.value-range    rule:validation.metric-names
+    [Setup]    Hold The Metric Values And Connect
+    [Template]    Message Should Be Rejected Whole
+    {"type": "metrics", "data": {"pain": 0.3, "clarity": "0.8"}}
+    {"type": "metrics", "data": {"pain": 0.3, "chaos": true}}
+    {"type": "metrics", "data": {"pain": 0.3, "trust": 1.5}}
+    {"type": "metrics", "data": {"pain": 0.3, "trust": -0.01}}
+    {"type": "metrics", "data": {"pain": 0.3, "joy": 0.5}}
+    {"type": "metric_update", "metric": "pain", "value": null}
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.4 A Message Of The Wrong Shape Is Rejected Whole
+    [Documentation]    ``data`` must be a non-empty object, ``records`` hold 1 to 1000 whole
+    ...    records, ``timestamp`` be an integer: each message below is refused with
+    ...    ``validation_error`` echoing its id, and none of its records is stored.
+    [Tags]    rule:validation.rejected-whole    rule:validation.data-non-empty-object    rule:validation.records-count
+    [Setup]    Hold The Metric Values And Connect
+    [Template]    Message Should Be Rejected Whole
+    {"type": "metrics", "data": {}}
+    {"type": "metrics", "data": [0.3]}
+    {"type": "metrics_batch", "records": []}
+    {"type": "metrics_batch", "records": [{"metric": "pain", "value": 0.3}, {"metric": "pain"}]}
+    {"type": "metrics", "data": {"pain": 0.3}, "timestamp": "yesterday"}
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.4 Batches Hold At Most 1000 Records And Timestamps Lie Within 24 Hours
+    [Documentation]    A batch of 1001 records, and records stamped 25 hours before or after
+    ...    now, are refused whole with ``validation_error``; 1000 records are accepted.
+    [Tags]    rule:validation.records-count    rule:validation.timestamp-window
+    [Setup]    Hold The Metric Values And Connect
+    ${too_many}=    Batch Of Baseline Records    1001
+    Message Should Be Rejected Whole    ${too_many}
+    ${past}=    Milliseconds Since The Epoch    hours_from_now=-25
+    Message Should Be Rejected Whole
+    ...    {"type": "metric_update", "metric": "pain", "value": 0.3, "timestamp": ${past}}
+    ${future}=    Milliseconds Since The Epoch    hours_from_now=25
+    Message Should Be Rejected Whole
+    ...    {"type": "metrics", "data": {"pain": 0.3}, "timestamp": ${future}}
+    ${full}=    Batch Of Baseline Records    1000
+    Send Json    ${full}
+    Wait For Message    {"type": "metrics_received", "accepted": 1000}    timeout=10s
+    [Teardown]    Restore Baseline And Release The Metric Values
+
 5.2 A 10 MB Message Closes The Connection With 1009
     [Documentation]    A frame over the message size limit closes the connection with code
     ...    1009 (message too big); other connections are unaffected.
+    [Tags]    rule:limits.message-size-1009
     Connect To Dashboard    pulse
     Connect To Dashboard    pulse    alias=bystander
     Send Frame Of Size    ${HUGE_MESSAGE_BYTES}    alias=pulse
@@ -48,6 +122,7 @@ Test Teardown     Close All Connections
 5.2 A Flood Of 1000 Messages Per Second Is Handled
     [Documentation]    1000 metric messages in one second: every one is answered, either
     ...    acknowledged or refused with ``rate_limited`` — none is dropped silently.
+    [Tags]    rule:ingest.metrics-acked
     [Setup]    Hold The Metric Values
     Connect To Dashboard    pulse
     ${sent}=    Send At Rate    {"type": "metrics", "data": {"trust": 0.8}, "id": 0}    rate=1000
@@ -87,3 +162,49 @@ Count Inputs Handled Correctly
         END
     END
     RETURN    ${handled}
+
+Hold The Metric Values And Connect
+    [Documentation]    `Hold The Metric Values` (a faulty target might store what it should
+    ...    refuse), then connect to Pulse and to the database if the variables name one.
+    Hold The Metric Values
+    Connect To Dashboard    pulse
+
+Message Should Be Rejected Whole
+    [Documentation]    Sends ``message`` (JSON) from a source of its own and with an id;
+    ...    expects ``validation_error`` echoing the id and, where the database can be read,
+    ...    no row of that source.
+    [Arguments]    ${message}
+    ${source}=    Unique Source    rejected
+    ${sent}=    Evaluate
+    ...    {**(json.loads($message) if isinstance($message, str) else $message), "source": $source, "id": $source}
+    ...    modules=json
+    Send Json    ${sent}
+    ${error}=    Wait For Message    {"type": "error", "id": "${source}"}
+    Should Be Equal    ${error}[code]    validation_error    ${message} got ${error}
+    IF    $SYSTEM['database_url']
+        No Record Of Source Should Be Stored    ${source}
+    END
+
+No Record Of Source Should Be Stored
+    [Documentation]    ``metrics`` holds no row of ``source``.
+    [Arguments]    ${source}
+    Connect To The Metrics Database    alias=rejected
+    VAR    @{parameters}    ${source}
+    Check Row Count    SELECT 1 FROM metrics WHERE source = %s    ==    0
+    ...    parameters=${parameters}    alias=rejected
+    [Teardown]    Disconnect From Database    alias=rejected
+
+Batch Of Baseline Records
+    [Documentation]    A ``metrics_batch`` message of ``count`` baseline records.
+    [Arguments]    ${count}
+    ${records}=    Evaluate
+    ...    ([{"metric": m, "value": v} for m, v in $BASELINE.items()] * ${count})[:${count}]
+    VAR    &{batch}    type=metrics_batch    records=${records}
+    RETURN    ${batch}
+
+Milliseconds Since The Epoch
+    [Documentation]    Now, or ``hours_from_now`` hours from now, in ms since the Unix epoch
+    ...    (the contract's timestamps).
+    [Arguments]    ${hours_from_now}=0
+    ${ms}=    Evaluate    int((time.time() + ${hours_from_now} * 3600) * 1000)    modules=time
+    RETURN    ${ms}

@@ -22,6 +22,7 @@ ${BUCKETS}    SELECT time_bucket('1 minute', timestamp) as bucket, AVG(value) as
 *** Test Cases ***
 6.0 Metrics Is A TimescaleDB Hypertable
     [Documentation]    The ``metrics`` table is a hypertable of the TimescaleDB extension.
+    [Tags]    rule:storage.timescaledb-hypertable
     Check Query Result
     ...    SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'metrics'
     ...    ==    ${1}    alias=metrics
@@ -29,6 +30,7 @@ ${BUCKETS}    SELECT time_bucket('1 minute', timestamp) as bucket, AVG(value) as
 6.1 Insert Metrics
     [Documentation]    The document's INSERT adds exactly one row each time; its median time
     ...    over 5 runs (each a committed transaction) goes to the scorecard against 10 ms.
+    [Tags]    rule:storage.metrics-table    rule:storage.query-time
     ${before}=    Count Stored Rows    websocket_test
     VAR    @{times}    @{EMPTY}
     FOR    ${_}    IN RANGE    5
@@ -45,6 +47,7 @@ ${BUCKETS}    SELECT time_bucket('1 minute', timestamp) as bucket, AVG(value) as
 6.2 Query The Last Hour Of History
     [Documentation]    The document's last-hour query returns the recent clarity rows; its
     ...    median time over 5 runs goes to the scorecard against 10 ms.
+    [Tags]    rule:storage.metrics-table    rule:storage.query-time
     Execute Sql String    ${INSERT}    alias=metrics
     ${rows}    ${median}    ${slowest}=    Time Query Repeatedly    ${HISTORY}
     Should Not Be Empty    ${rows}
@@ -59,6 +62,7 @@ ${BUCKETS}    SELECT time_bucket('1 minute', timestamp) as bucket, AVG(value) as
     [Documentation]    The document's ``time_bucket`` aggregation returns minute buckets with
     ...    averages inside [0, 1]; its median time over 5 runs goes to the scorecard
     ...    against 10 ms.
+    [Tags]    rule:storage.metrics-table    rule:storage.query-time
     Execute Sql String    INSERT INTO metrics VALUES (NOW(), 'chaos', 0.45, 'websocket_test')
     ...    alias=metrics
     ${rows}    ${median}    ${slowest}=    Time Query Repeatedly    ${BUCKETS}

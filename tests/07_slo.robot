@@ -4,6 +4,7 @@ Documentation     Scenario 7: SLO monitoring, voices and seams. Tests 7.4-7.7 co
 ...               voices, the seams between states, and an alert's lifecycle.
 
 Resource          ../resources/slo.resource
+Resource          ../resources/database.resource
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -35,26 +36,41 @@ Test Teardown     Restore Baseline And Release The Metric Values
 
 *** Test Cases ***
 7.1 Clarity Above Its Maximum 0.9 Raises A P1 Alert
-    [Documentation]    ``metric_update`` clarity 0.95 → ``slo_alert`` P1 (BLOCK) naming max 0.9.
-    Watch The Alerts
+    [Documentation]    ``metric_update`` clarity 0.95 → ``slo_alert`` P1 (BLOCK) naming max 0.9,
+    ...    and the alert is stored.
+    [Tags]    rule:alerts.opens-on-non-ok-band
+    ...       rule:alerts.threshold-bound
+    ...       rule:events.slo-alert-fields
+    ...       rule:alerts.every-alert-broadcast-and-stored
+    ...       rule:events.slo-alert-all-dashboards
+    Watch The Alerts On Every Dashboard
     Send Json    {"type": "metric_update", "metric": "clarity", "value": 0.95}
     ${alert}=    Alert Should Be Raised    clarity    0.95    P1    0.9    max
     Should Contain    ${alert}[auto_actions]    activate_pino_hundun
+    Alert Should Reach Every Dashboard    ${alert}
+    Record Should Be Stored    7.1    the alert    ALERT_STORED_QUERY    alert_id=${alert}[id]
+    ...    metric=clarity    priority=P1    value=${alert}[value]
 
 7.2 Chaos Below Its Minimum 0.3 Raises A P1 Alert
     [Documentation]    ``metric_update`` chaos 0.1 → ``slo_alert`` P1 (BLOCK) naming min 0.3.
+    [Tags]    rule:alerts.opens-on-non-ok-band    rule:alerts.threshold-bound    rule:events.slo-alert-fields
     Watch The Alerts
     Send Json    {"type": "metric_update", "metric": "chaos", "value": 0.1}
     Alert Should Be Raised    chaos    0.1    P1    0.3    min
 
 7.3 Kain Activates Within 2 Seconds When Chaos Exceeds 0.7
-    [Documentation]    Chaos 0.75 activates the voice Kain (``kain``) within 2 s of the ack.
+    [Documentation]    Chaos 0.75 activates the voice Kain (``kain``) within 2 s of the update
+    ...    that caused it: from sending the update to the activation's arrival.
+    [Tags]    rule:voices.activation-within-2s
+    ...       rule:voices.reason-metric
+    ...       rule:events.voice-fields
+    ...       rule:endpoints.shared-state
     Watch The Voices
     Connect To Dashboard    pulse
-    Set Metric    chaos    0.75
     ${start}=    Start Stopwatch
+    Set Metric    chaos    0.75
     ${kain}=    Voice Should Activate    kain    timeout=${VOICE_ACTIVATION_LIMIT_MS / 1000}
-    ${elapsed}=    Milliseconds Since    ${start}
+    ${elapsed}=    Milliseconds Until Last Arrival    ${start}    voices
     Should Be Equal    ${kain}[trigger]    chaos > 0.7
     Figure Should Meet Target    7.3    voice activation time    ${elapsed}    ms
     ...    < ${VOICE_ACTIVATION_LIMIT_MS}
@@ -62,6 +78,15 @@ Test Teardown     Restore Baseline And Release The Metric Values
 7.4 Every Band Edge Decides The Right Priority
     [Documentation]    Each value on either side of every band limit of the contract raises the
     ...    alert of the right priority naming the violated OK-band limit, or none.
+    [Tags]    rule:slo.clarity-bands
+    ...       rule:slo.chaos-bands
+    ...       rule:slo.trust-bands
+    ...       rule:slo.pain-bands
+    ...       rule:alerts.threshold-bound
+    ...       rule:alerts.opens-on-non-ok-band
+    ...       rule:alerts.resolves-in-ok-band
+    ...       rule:events.slo-alert-fields
+    ...       rule:events.alert-resolved-fields
     Watch The Alerts
     VAR    ${decided}    ${0}
     FOR    ${edge}    IN    @{BAND_EDGES}
@@ -74,31 +99,77 @@ Test Teardown     Restore Baseline And Release The Metric Values
 7.5 All Seven Voices Are Ready
     [Documentation]    Each voice activates on its own condition (iskra when two others are
     ...    active) and deactivates when it no longer holds.
+    [Tags]    rule:voices.conditions
+    ...       rule:voices.reason-metric
+    ...       rule:voices.deactivates-when-condition-ends
+    ...       rule:voices.iskra-activates
+    ...       rule:voices.reason-synthesis
+    ...       rule:voices.iskra-deactivates
+    ...       rule:events.voice-fields
     Watch The Voices
     Connect To Dashboard    pulse
     FOR    ${voice}    ${metric}    ${value}    IN    @{VOICE_TRIGGERS}
         Voice Should Answer Its Condition    ${voice}    ${metric}    ${value}
     END
-    Set Metric    trust    0.35
-    Voice Should Activate    iskriv
-    Voice Should Activate    iskra    reason=synthesis
+    Iskra Should Come And Go With Two Other Voices
     ${ready}=    Evaluate    len($VOICE_CONDITIONS) + 1
     Figure Should Meet Target    7.5    voices ready    ${ready}    voices    >= 7
+
+7.5 An Active Voice Is Not Activated Again
+    [Documentation]    Kain, active since chaos rose above 0.7, is not activated a second time
+    ...    when chaos rises further.
+    [Tags]    rule:voices.no-repeat-activation
+    Watch The Voices
+    Connect To Dashboard    pulse
+    Set Metric    chaos    0.75
+    Voice Should Activate    kain
+    Set Metric    chaos    0.78
+    Message Should Not Arrive    {"type": "voice_activation", "voice": "kain"}    within=1s
+    ...    alias=voices
+
+7.5 A Voice That An Auto Action Activated Stays Active While Its Trigger Holds
+    [Documentation]    Clarity 0.93 activates hundun by the auto-action ``activate_pino_hundun``
+    ...    although hundun's own condition (chaos < 0.2) does not hold; it stays active while
+    ...    clarity stays above 0.9, and deactivates once clarity is back.
+    [Tags]    rule:voices.auto-action-keeps-active    rule:voices.reason-auto-action
+    Watch The Voices
+    Connect To Dashboard    pulse
+    Set Metric    clarity    0.93
+    Voice Should Activate    hundun    reason=auto_action
+    Set Metric    chaos    0.45
+    Message Should Not Arrive    {"type": "voice_deactivation", "voice": "hundun"}    within=1s
+    ...    alias=voices
+    Set Metric    clarity    0.8
+    Voice Should Deactivate    hundun
 
 7.6 Seams Mark Every Change Of State
     [Documentation]    One metric at a time, the system walks through every classified state
     ...    (first match wins); each change is a seam with its type and intensity.
+    [Tags]    rule:seams.classification
+    ...       rule:seams.first-match-wins
+    ...       rule:seams.seam-type
+    ...       rule:seams.intensity
+    ...       rule:seams.event-on-change
+    ...       rule:events.seam-fields
     Connect To Dashboard    pulse
     Connect To Dashboard    seams
     Subscribe To    seams    seams
     Track The Current Values
     FOR    ${metric}    ${value}    ${state}    ${seam_type}    IN    @{SEAM_WALK}
-        Seam Should Follow    ${metric}    ${value}    ${state}    ${seam_type}
+        ${seam}=    Seam Should Follow    ${metric}    ${value}    ${state}    ${seam_type}
     END
+    Record Should Be Stored    7.6    the seam into ${seam}[to]    SEAM_STORED_QUERY
+    ...    from_state=${seam}[from]    to_state=${seam}[to]    seam_type=${seam}[seam_type]
+    ...    timestamp=${seam}[timestamp]
 
 7.7 An Alert Escalates Under One Id And Resolves Once
     [Documentation]    Pain 0.55 opens a P2 alert, 0.75 escalates it to P0 under the same id,
     ...    0.65 (lower band) changes nothing, and the baseline resolves it.
+    [Tags]    rule:alerts.opens-on-non-ok-band
+    ...       rule:alerts.escalates-same-id
+    ...       rule:alerts.lower-band-no-change
+    ...       rule:alerts.resolves-in-ok-band
+    ...       rule:alerts.one-open-per-metric
     Watch The Alerts
     Set Metric    pain    0.55
     ${p2}=    Alert Should Be Raised    pain    0.55    P2    0.5    max

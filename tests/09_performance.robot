@@ -21,6 +21,7 @@ Test Tags         long
     ...    latency criterion is asserted on the 99th percentile: on a shared 2-core machine a
     ...    scheduler stall of another suite can delay a handful of messages; the maximum is
     ...    scored against the same 500 ms.
+    [Tags]    rule:ingest.group-commit-latency    rule:frames.id-echoed
     Figure Should Meet Target    9.1    messages delivered (acknowledged)
     ...    ${LOAD}[delivery_percent]    %    >= ${LOAD_DELIVERY_MIN_PERCENT}
     ...    note=${LOAD}[acknowledged] of ${LOAD}[expected]

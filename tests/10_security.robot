@@ -11,30 +11,35 @@ Test Teardown     Close All Connections
 
 
 *** Variables ***
-${VIEWER_TOKEN}        viewer-token-for-tests
-${PRODUCER_TOKEN}      producer-token-for-tests
-${ALLOWED_ORIGIN}      https://dashboards.example
-# Messages carrying SQL injection or XSS, each to be rejected whole.
+# Messages carrying SQL injection or XSS, each to be rejected whole. Each comes from one of
+# HOSTILE_SOURCES, so that rows of theirs (there must be none) can be told from other tests'.
+@{HOSTILE_SOURCES}     x'; DROP TABLE metrics;--    <script>alert(1)</script>    hostile_10_1
+# robocop: off=LEN08
 @{HOSTILE_MESSAGES}
 ...                    {"type": "metrics", "data": {"clarity": 0.8}, "source": "x'; DROP TABLE metrics;--"}
 ...                    {"type": "metrics", "data": {"clarity": 0.8}, "source": "<script>alert(1)</script>"}
-...                    {"type": "metric_update", "metric": "clarity'; DELETE FROM metrics;--", "value": 0.5}
-...                    {"type": "metric_update", "metric": "pain", "value": "0.5; DROP TABLE metrics"}
-...                    {"type": "metrics", "data": {"<img src=x onerror=alert(1)>": 0.5}}
-...                    {"type": "metrics_batch", "records": [{"metric": "trust", "value": "<b>1</b>"}]}
+...                    {"type": "metric_update", "metric": "clarity'; DELETE FROM metrics;--", "value": 0.5, "source": "hostile_10_1"}
+...                    {"type": "metric_update", "metric": "pain", "value": "0.5; DROP TABLE metrics", "source": "hostile_10_1"}
+...                    {"type": "metrics", "data": {"<img src=x onerror=alert(1)>": 0.5}, "source": "hostile_10_1"}
+...                    {"type": "metrics_batch", "records": [{"metric": "trust", "value": "<b>1</b>"}], "source": "hostile_10_1"}
+# robocop: on=LEN08
 
 
 *** Test Cases ***
 10.1 SQL Injection And XSS In Messages Are Rejected
     [Documentation]    Every hostile message is rejected whole with ``validation_error``, and
     ...    nothing of it reaches the database.
+    [Tags]    rule:validation.source-format
+    ...       rule:validation.metric-names
+    ...       rule:validation.value-range
+    ...       rule:validation.rejected-whole
     [Setup]    Hold The Metric Values
     Connect To Dashboard    pulse
     Connect To The Metrics Database
-    ${before}=    Query    SELECT count(*) FROM metrics    alias=metrics
+    ${before}=    Count Hostile Rows
     ${rejected}=    Count Messages Rejected    @{HOSTILE_MESSAGES}
-    ${after}=    Query    SELECT count(*) FROM metrics    alias=metrics
-    Should Be Equal    ${after}[0][0]    ${before}[0][0]    hostile data was stored
+    ${after}=    Count Hostile Rows
+    Should Be Equal    ${after}    ${before}    hostile data was stored
     ${total}=    Get Length    ${HOSTILE_MESSAGES}
     Figure Should Meet Target    10.1    hostile messages rejected    ${rejected * 100 / ${total}}
     ...    %    >= 100
@@ -45,6 +50,9 @@ ${ALLOWED_ORIGIN}      https://dashboards.example
     [Documentation]    1000 pings in one second: every one is answered, by a pong or by
     ...    ``rate_limited`` with ``retry_after_ms``; no more pass than the token bucket allows,
     ...    and the connection stays open.
+    [Tags]    rule:limits.rate-token-bucket
+    ...       rule:limits.rate-limited-not-processed
+    ...       rule:errors.connection-stays-open
     Connect To Dashboard    pulse
     ${sent}=    Send At Rate    {"type": "ping", "timestamp": 1}    rate=1000    duration=1s
     ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    operator=matches
@@ -58,6 +66,7 @@ ${ALLOWED_ORIGIN}      https://dashboards.example
 10.2 Sustained Abuse Closes The Connection With 1008
     [Documentation]    A client that keeps exceeding the limit (over 1000 rejected messages in
     ...    10 s) is disconnected with close code 1008 (policy violation).
+    [Tags]    rule:limits.rate-abuse-1008
     Connect To Dashboard    pulse
     Run Keyword And Ignore Error    Send At Rate    {"type": "ping"}    rate=2000    duration=2s
     Connection Should Be Closed    code=1008    timeout=10s
@@ -65,10 +74,11 @@ ${ALLOWED_ORIGIN}      https://dashboards.example
 10.3 Connections Beyond The Limit Are Refused With 503
     [Documentation]    The Voices dashboard accepts connections up to its limit; the next
     ...    handshake is refused with HTTP 503 and Retry-After, and the open ones keep working.
+    [Tags]    rule:limits.max-connections-503    rule:limits.max-connections-established-unaffected
     [Setup]    Hold The Metric Values
     ${opened}=    Open Connections Until Refused    voices    ${MAX_CONNECTIONS + 1}
     ${refusal}=    Connect Should Be Refused    ${SYSTEM}[urls][voices]    status=503
-    ...    response_headers={"Retry-After": "*"}
+    ...    response_headers={"Retry-After": "*"}    &{SYSTEM}[producer]
     Should Be True    int($refusal['headers']['retry-after']) > 0
     Measure Round Trip    {"type": "ping", "timestamp": 5}    {"type": "pong", "timestamp": 5}
     ...    alias=v0
@@ -79,58 +89,80 @@ ${ALLOWED_ORIGIN}      https://dashboards.example
     [Teardown]    Restore Baseline And Release The Metric Values
 
 10.4 Handshakes Without A Valid Token Are Refused With 401
-    [Documentation]    With bearer-token auth configured, a handshake with no token or an
-    ...    unknown one is refused with HTTP 401; a known token (header or ``?token=``) is let in.
-    [Setup]    Start A System With Auth And Origin Checks
-    Connect Should Be Refused    ${SECURED}[urls][pulse]    status=401
-    Connect Should Be Refused    ${SECURED}[urls][pulse]    status=401    token=wrong-token
-    Connect    ${SECURED}[urls][pulse]    alias=producer    token=${PRODUCER_TOKEN}
-    Wait For Message    {"type": "welcome"}    alias=producer
-    Connect    ${SECURED}[urls][seams]?token=${VIEWER_TOKEN}    alias=viewer
-    Wait For Message    {"type": "welcome"}    alias=viewer
-    [Teardown]    Stop The Secured System
+    [Documentation]    With bearer-token auth, a handshake with no token or an unknown one is
+    ...    refused with HTTP 401; the producer's token (as a header) and the viewer's (as
+    ...    ``?token=``) are let in.
+    [Tags]    rule:auth.token-required-401    rule:auth.token-header-or-query
+    [Setup]    The Target Should Require Tokens
+    Connect Should Be Refused    ${SYSTEM}[urls][pulse]    status=401    &{SYSTEM}[tls]
+    Connect Should Be Refused    ${SYSTEM}[urls][pulse]    status=401    token=not-a-known-token
+    ...    &{SYSTEM}[tls]
+    Connect To Dashboard    pulse    alias=producer
+    VAR    ${viewer_url: Secret}    ${SYSTEM}[urls][seams]?token=${SYSTEM}[access][viewer_token]
+    Connect    ${viewer_url}    alias=viewer    &{SYSTEM}[tls]
+    Wait For Message    {"type": "welcome", "dashboard": "seams"}    alias=viewer
 
 10.4 A Viewer May Subscribe But Not Send Metrics
     [Documentation]    A ``viewer`` may ping and subscribe; sending metrics or ``ack_alert`` is
     ...    ``forbidden`` and the connection stays open. A ``producer`` may send.
-    [Setup]    Start A System With Auth And Origin Checks
-    Connect    ${SECURED}[urls][pulse]    alias=viewer    token=${VIEWER_TOKEN}
+    [Tags]    rule:auth.viewer-subscribe-and-ping
+    ...       rule:auth.viewer-metrics-forbidden
+    ...       rule:auth.viewer-ack-forbidden
+    ...       rule:frames.id-echoed
+    ...       rule:errors.connection-stays-open
+    [Setup]    Hold The Metric Values Of A Target With Tokens
+    Connect To Dashboard    pulse    alias=viewer    role=viewer
     Subscribe To    viewer    pain
+    Measure Round Trip    {"type": "ping", "timestamp": 4}    {"type": "pong", "timestamp": 4}
+    ...    alias=viewer
     Send Json    {"type": "metric_update", "metric": "pain", "value": 0.3, "id": 1}    alias=viewer
     Wait For Message    {"type": "error", "code": "forbidden", "id": 1}    alias=viewer
     Send Json    {"type": "ack_alert", "alert_id": "a1", "id": 2}    alias=viewer
     Wait For Message    {"type": "error", "code": "forbidden", "id": 2}    alias=viewer
-    Connect    ${SECURED}[urls][pulse]    alias=producer    token=${PRODUCER_TOKEN}
+    Connection Should Be Open    viewer
+    Connect To Dashboard    pulse    alias=producer
     Set Metric    pain    0.3    alias=producer
-    [Teardown]    Stop The Secured System
+    [Teardown]    Restore Baseline And Release The Metric Values
 
 10.5 A Handshake From An Origin Not Allowed Is Refused With 403
     [Documentation]    With an Origin allow-list, a listed Origin (or none, as non-browser
     ...    clients send) is let in; any other Origin is refused with HTTP 403.
-    [Setup]    Start A System With Auth And Origin Checks
-    Connect Should Be Refused    ${SECURED}[urls][voices]    status=403
-    ...    origin=https://evil.example    token=${PRODUCER_TOKEN}
-    Connect    ${SECURED}[urls][voices]    origin=${ALLOWED_ORIGIN}    token=${PRODUCER_TOKEN}
-    Wait For Message    {"type": "welcome", "dashboard": "voices"}
-    [Teardown]    Stop The Secured System
+    [Tags]    rule:auth.origin-not-listed-403    rule:auth.origin-listed-or-absent
+    [Setup]    The Target Should Check Origins
+    Connect Should Be Refused    ${SYSTEM}[urls][pulse]    status=403
+    ...    origin=${SYSTEM}[access][refused_origin]    &{SYSTEM}[producer]
+    Connect    ${SYSTEM}[urls][pulse]    origin=${SYSTEM}[access][allowed_origin]
+    ...    &{SYSTEM}[producer]
+    Wait For Message    {"type": "welcome", "dashboard": "pulse"}
+    Connect To Dashboard    pulse    alias=no_origin
 
 
 *** Keywords ***
-Start A System With Auth And Origin Checks
-    [Documentation]    A reference-system process of the test's own, configured with bearer
-    ...    tokens and an Origin allow-list (the shared system runs without them).
-    Skip If    not $SYSTEM['embedded']
-    ...    Needs a system configured with AUTH_TOKENS and ALLOWED_ORIGINS: only with the embedded system.
-    ${dsn}=    Create Scratch Database    ${SYSTEM}[database_url]
-    VAR    &{settings}    AUTH_TOKENS=${VIEWER_TOKEN}:viewer,${PRODUCER_TOKEN}:producer
-    ...    ALLOWED_ORIGINS=${ALLOWED_ORIGIN}
-    &{secured}=    Start Reference System    ${dsn}    settings=${settings}
-    VAR    &{SECURED}    &{secured}    scope=TEST    # robocop: off=VAR06
+The Target Should Require Tokens
+    [Documentation]    Skips the test, with the reason, unless the variables name the target's
+    ...    producer and viewer tokens.
+    VAR    ${reason}    The variables name no PRODUCER_TOKEN and VIEWER_TOKEN of the target.
+    Skip If    not ($SYSTEM['access']['producer_token'] and $SYSTEM['access']['viewer_token'])
+    ...    ${reason}
 
-Stop The Secured System
-    [Documentation]    Closes the test's connections and stops its system.
-    Close All Connections
-    Stop All Reference Systems
+Hold The Metric Values Of A Target With Tokens
+    [Documentation]    `The Target Should Require Tokens`, then `Hold The Metric Values`.
+    The Target Should Require Tokens
+    Hold The Metric Values
+
+The Target Should Check Origins
+    [Documentation]    Skips the test, with the reason, unless the variables name an Origin the
+    ...    target allows and one it refuses.
+    VAR    ${reason}    The variables name no ALLOWED_ORIGIN and REFUSED_ORIGIN of the target.
+    Skip If    not ($SYSTEM['access']['allowed_origin'] and $SYSTEM['access']['refused_origin'])
+    ...    ${reason}
+
+Count Hostile Rows
+    [Documentation]    The rows of ``metrics`` from any of ``HOSTILE_SOURCES``.
+    VAR    @{parameters}    ${HOSTILE_SOURCES}
+    ${rows}=    Query    SELECT count(*) FROM metrics WHERE source = ANY(%s)
+    ...    parameters=${parameters}    alias=metrics
+    RETURN    ${rows}[0][0]
 
 Count Messages Rejected
     [Documentation]    Sends each message verbatim; counts those answered with
@@ -165,7 +197,7 @@ Open Connections Until Refused
     VAR    ${opened}    ${0}
     WHILE    ${opened} < ${limit}
         ${ok}=    Run Keyword And Return Status    Connect    ${SYSTEM}[urls][${dashboard}]
-        ...    alias=v${opened}
+        ...    alias=v${opened}    &{SYSTEM}[producer]
         IF    not ${ok}    BREAK
         VAR    ${opened}    ${opened + 1}
     END

@@ -121,3 +121,17 @@ def test_selectors_are_parsed_strictly() -> None:
 def test_an_endpoint_that_does_not_answer_fails(library: PrometheusLibrary) -> None:
     with pytest.raises(AssertionError, match=r"Scraping http://127.0.0.1:9/metrics failed"):
         library.scrape_metrics("http://127.0.0.1:9/metrics", timeout=timedelta(seconds=2))
+
+
+def test_a_declared_family_without_samples_is_exposed_and_a_missing_one_is_not() -> None:
+    library = PrometheusLibrary()
+    scrape = library.parse_metrics("# HELP slo_alerts_total Alerts.\n"
+                                   "# TYPE slo_alerts_total counter\n"
+                                   "# TYPE voice_active gauge\n"
+                                   'voice_active{voice="kain"} 1\n')
+    assert library.metric_should_be_exposed(scrape, "slo_alerts_total", "counter") == "counter"
+    assert library.metric_should_be_exposed(scrape, "slo_alerts") == "counter"
+    with pytest.raises(AssertionError, match="voice_active is a gauge, expected a counter"):
+        library.metric_should_be_exposed(scrape, "voice_active", "counter")
+    with pytest.raises(AssertionError, match="declares no metric alert_notifications_total"):
+        library.metric_should_be_exposed(scrape, "alert_notifications_total")

@@ -69,3 +69,14 @@ VOICE_CONDITIONS = {
     "hundun": ("chaos", "<", 0.2),
     "iskriv": ("trust", "<", 0.4),
 }
+
+# How a notification names the role it is addressed to (protocol.md section 6 names them
+# "DevOps Lead", "SRE", "Tech Lead" and "PM"): a pattern per role, tolerant of case, spaces,
+# "_" and "-" (devops_lead, DevOps-Lead). A target that spells its roles otherwise overrides
+# this in its variables file.
+ROLE_PATTERNS = {
+    "devops_lead": r"(?i)\bdev\s*ops[\s_-]*lead\b",
+    "sre": r"\b(?:SRE|sre)\b|(?i:site reliability)",
+    "tech_lead": r"(?i)\btech(?:nical)?[\s_-]*lead\b",
+    "pm": r"\b(?:PM|pm)\b|(?i:product manager)",
+}

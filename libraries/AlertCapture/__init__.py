@@ -318,22 +318,23 @@ class AlertCapture:
         return self._matching(criteria, after)
 
     @keyword
-    def get_delivery_attempts(self, kind: str = "", *contains: str,
+    def get_delivery_attempts(self, kind: str = "", *contains: str, regex: str | None = None,
                               after: int = 0) -> list[dict[str, Any]]:
         """Returns every arrival, including those a fault rejected, oldest first.
 
         Each has ``outcome``: ``captured``, ``rejected <status>`` or ``refused <code>``.
-        ``kind`` is ``slack``, ``email`` or empty for both; ``contains`` filter on the text
-        (refused SMTP connections carry no text and only match without ``contains``).
+        ``kind`` is ``slack``, ``email`` or empty for both; ``contains`` and ``regex``
+        filter on the text (refused SMTP connections carry no text and only match without
+        them).
 
         Example:
         | @{tries}=    Get Delivery Attempts    slack    ${alert_id}
         | Should Be True    len($tries) >= 3
         """
         records = self._require().records("attempts", kind, after)["attempts"]
-        if not contains:
+        if not contains and regex is None:
             return list(records)
-        wanted = [Criteria(r.get("kind", ""), tuple(contains)) for r in records]
+        wanted = [Criteria(r.get("kind", ""), tuple(contains), regex) for r in records]
         return [r for r, c in zip(records, wanted, strict=True) if c.matches(r)]
 
     @keyword

@@ -9,10 +9,14 @@ ends or dies.
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +64,7 @@ class EmbeddedStack:
     def __init__(self, state_dir: str | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self._standalone: dict[int, standalone.ReferenceProcess] = {}
+        self._deployments: list[Path] = []
         atexit.register(self._close)
 
     @keyword
@@ -235,10 +240,72 @@ class EmbeddedStack:
         """
         self._close()
 
+    @keyword
+    def deploy_reference_system(self, settings: dict[str, Any] | None = None,
+                                timeout: timedelta = timedelta(seconds=60)) -> dict[str, Any]:
+        """Deploys a reference system of the test's own as a service, with a TimescaleDB
+        cluster of its own, and returns how to reach and control it.
+
+        The result has ``urls``, ``health_urls``, ``database_url``, ``pid`` and the shell
+        commands an operator would have (``python -m EmbeddedStack.service``):
+        ``restart_command``, ``database_stop_command`` and ``database_start_command``. For
+        tests that restart a system or stop its database: the shared system keeps serving
+        the rest of the run. `Remove Deployments` (or the end of the run) removes it.
+
+        Example:
+        | &{system}=    Deploy Reference System    settings=${EMBEDDED_SETTINGS}
+        | Run Deployment Command    ${system}[restart_command]    restart_command
+        """
+        # Short: the database's Unix socket lives in it (at most 107 bytes of path).
+        directory = Path(tempfile.mkdtemp(prefix="deployment-"))
+        directory.chmod(0o755)  # its database runs as the postgres user, who must reach it
+        self._deployments.append(directory)
+        command = [sys.executable, "-m", "EmbeddedStack.service", "--dir", str(directory),
+                   "--timeout", str(timeout.total_seconds())]
+        up = command + ["up"] + [f"--setting={name}={value}"
+                                 for name, value in (settings or {}).items()]
+        result = subprocess.run(up, capture_output=True, text=True, check=False,
+                                timeout=timeout.total_seconds() + 60)
+        if result.returncode != 0:
+            raise AssertionError(f"Deploying a reference system failed:\n{result.stderr}")
+        status = json.loads(result.stdout)
+        logger.info(f"Deployed a reference system in {directory}: {status['urls']}")
+        return {"urls": status["urls"], "health_urls": status["health_urls"],
+                "database_url": status["database_url"], "pid": status["pid"],
+                "directory": str(directory),
+                "restart_command": shlex.join([*command, "restart"]),
+                "database_stop_command": shlex.join([*command, "db-stop"]),
+                "database_start_command": shlex.join([*command, "db-start"])}
+
+    @keyword
+    def remove_deployments(self) -> None:
+        """Stops every system of `Deploy Reference System`, deletes its database, and keeps
+        its log in the run's output directory.
+
+        Example:
+        | [Teardown]    Remove Deployments
+        """
+        logs = self._default_log_dir()
+        for directory in self._deployments:
+            self._remove_deployment(directory, logs)
+        self._deployments.clear()
+
+    @staticmethod
+    def _remove_deployment(directory: Path, logs: Path | None) -> None:
+        subprocess.run([sys.executable, "-m", "EmbeddedStack.service", "--dir",
+                        str(directory), "down"], capture_output=True, check=False, timeout=120)
+        log = directory / "dashboards.log"
+        if logs is not None and log.exists():
+            shutil.copy(log, logs / f"{directory.name}.log")
+        shutil.rmtree(directory, ignore_errors=True)
+
     def _close(self) -> None:
         for running in self._standalone.values():
             standalone.stop(running, 5)
         self._standalone.clear()
+        for directory in self._deployments:
+            self._remove_deployment(directory, None)
+        self._deployments.clear()
 
     @staticmethod
     def _owner_pid() -> int:

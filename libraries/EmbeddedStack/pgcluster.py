@@ -289,6 +289,15 @@ class PgCluster:
         pid = _read_pid(self._data_dir)
         return pid if pid is not None and _pid_alive(pid) else None
 
+    @classmethod
+    def attach(cls, base_dir: Path, port: int, database: str = "dashboards") -> PgCluster:
+        """The cluster that another process created in ``base_dir`` and ran on ``port``,
+        for ``pause``, ``resume`` and ``stop`` from this process."""
+        cluster = cls(base_dir, port=port, database=database)
+        cluster._pg_bin = find_pg_bin()
+        cluster._started = True
+        return cluster
+
     def __enter__(self) -> PgCluster:
         self.start()
         return self

@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 from runstate import pid_alive
 
 from .pgcluster import PgCluster
+from .standalone import is_ready, published_urls
 from .state import StackState
 
 log = logging.getLogger("embedded-stack")
@@ -44,16 +45,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def wait_healthy(url: str, deadline: float, system: subprocess.Popen[bytes]) -> None:
+def wait_healthy(url: str, deadline: float, system: subprocess.Popen[bytes],
+                 settings: Mapping[str, str] | None = None) -> None:
+    """Returns once the dashboard of ``url`` serves: /healthz answers 200, over TLS when
+    ``settings`` (the system's environment) has TLS_CERT_FILE. See standalone.is_ready."""
     while True:
         if system.poll() is not None:
             raise RuntimeError(f"the reference system exited with code {system.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
+        if is_ready(url, settings or {}):
+            return
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not answer 200 in time")
         time.sleep(POLL_S)
@@ -99,10 +99,10 @@ class Supervisor:
         host = self.args.host
         self.state.system_pid = self.system.pid
         self.state.database_url = database_url
-        self.state.urls = {d: f"ws://{host}:{p}" for d, p in self.ports.items()}
-        self.state.health_urls = {d: f"http://{host}:{p}/healthz" for d, p in self.ports.items()}
+        # wss:// and https:// when the system was given TLS_CERT_FILE.
+        self.state.urls, self.state.health_urls = published_urls(host, self.ports, env)
         for url in self.state.health_urls.values():
-            wait_healthy(url, deadline, self.system)
+            wait_healthy(url, deadline, self.system, env)
         self.state.status = "ready"
         self.state.write(self.args.state_dir)
         log.info("reference system ready (pid %d)", self.system.pid)

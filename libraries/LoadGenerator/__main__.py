@@ -4,14 +4,25 @@
         --message '{"type":"metrics","id":{id},"data":{"pain":0.3}}' --reply-type metrics_received
 
 Prints a summary (and a progress line every 10 s) to stderr, and the full result as JSON
-to stdout or ``--json FILE``. Exits 1 when a message was lost or errored.
+to stdout or ``--json FILE``. Exits 1 when a message was lost or errored or a connection
+failed, 2 when the arguments are wrong or the run failed (a refused handshake, TLS that
+fails).
+
+Over TLS with a token (read from an environment variable, so that it never shows in a
+process list):
+
+    LOAD_TOKEN=… python -m LoadGenerator wss://127.0.0.1:3001 --token-env LOAD_TOKEN \
+        --ca-bundle ca.pem --client-cert client.pem --client-key client.key
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+
+from tlsoptions import is_secure, unverified_warning, warn_unverified
 
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
 from .report import text_summary
@@ -47,6 +58,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "0 = each message at its own time, each reply as it arrives")
     parser.add_argument("-H", "--header", action="append", default=[],
                         help="extra handshake header 'Name: value' (repeatable)")
+    parser.add_argument("--token-env", metavar="NAME",
+                        help="name of an environment variable holding a bearer token, sent "
+                             "as 'Authorization: Bearer <token>' (the token itself is never "
+                             "an argument: a process list would show it)")
+    parser.add_argument("--ca-bundle", metavar="PEM",
+                        help="CA certificates to trust for wss:// (default: the system's)")
+    parser.add_argument("--client-cert", metavar="PEM",
+                        help="client certificate for servers that require one")
+    parser.add_argument("--client-key", metavar="PEM", help="the client certificate's key")
+    parser.add_argument("--insecure", action="store_true",
+                        help="do not verify the server's certificate (self-signed test "
+                             "setups only)")
     parser.add_argument("--name", default="load")
     parser.add_argument("--progress-interval", type=float, default=10.0)
     parser.add_argument("--json", help="write the result as JSON to this file ('-': stdout)",
@@ -58,8 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     headers = {}
     for header in args.header:
-        name, _, value = header.partition(":")
+        name, colon, value = header.partition(":")
+        if not colon or not name.strip():
+            print(f"error: --header takes NAME:VALUE, got {header!r}", file=sys.stderr)
+            return 2
         headers[name.strip()] = value.strip()
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(f"error: --token-env {args.token_env}: that environment variable is not "
+                  f"set or empty", file=sys.stderr)
+            return 2
     try:
         cfg = LoadConfig(url=args.url, connections=args.connections, rate=args.rate,
                          duration=args.duration, message=args.message,
@@ -67,15 +100,23 @@ def main(argv: list[str] | None = None) -> int:
                          error_type=args.error_type, warmup=args.warmup,
                          drain_timeout=args.drain_timeout, processes=args.processes,
                          headers=headers, name=args.name, tick=args.tick,
-                         progress_interval=args.progress_interval)
+                         progress_interval=args.progress_interval, token=token,
+                         ca_bundle=args.ca_bundle, client_cert=args.client_cert,
+                         client_key=args.client_key, verify=not args.insecure)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.insecure and is_secure(cfg.url):
+        warn_unverified(unverified_warning(cfg.log_url))
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    result = run_load(cfg, progress=progress)
+    try:
+        result = run_load(cfg, progress=progress)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(text_summary(result), file=sys.stderr)
     text = json.dumps(result, indent=1)
     if args.json == "-":
@@ -83,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with open(args.json, "w", encoding="utf-8") as out:
             out.write(text)
-    return 0 if not result["lost"] and not result["errored"] else 1
+    failed = (result["lost"] or result["errored"] or result["connect_failures"]
+              or result["dropped_connections"])
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -12,10 +12,14 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tlsoptions import TlsOptions
 
 CANNOT_PROVIDE = {
     "message latency": "the ws engine records no latency for any message",
@@ -44,15 +48,54 @@ def find_artillery(explicit: str | None = None) -> Path:
         "(npm ci --ignore-scripts in artillery/), or set ARTILLERY_BIN.")
 
 
+@contextmanager
+def connection_overrides(token: str | None, tls: TlsOptions | None) -> Iterator[list[str]]:
+    """A private file of ``config.ws`` options for Artillery's ws client (the ``ws``
+    package): the bearer token and the TLS options, which Artillery merges into the script
+    when given as a second input file. Yields the extra command line arguments; the file is
+    removed afterwards. Nothing secret goes on the command line, where any process could
+    read it."""
+    options: dict[str, Any] = {}
+    if token:
+        options["headers"] = {"Authorization": f"Bearer {token}"}
+    if tls is not None:
+        tls.check()
+        for name, path in (("ca", tls.ca_bundle), ("cert", tls.client_cert),
+                           ("key", tls.client_key or tls.client_cert)):
+            if path and (name != "key" or tls.client_cert):
+                options[name] = Path(path).read_text()
+        if not tls.verify:
+            options["rejectUnauthorized"] = False
+    if not options:
+        yield []
+        return
+    descriptor, name = tempfile.mkstemp(prefix="artillery-connection-", suffix=".json")
+    try:
+        with os.fdopen(descriptor, "w") as out:  # mkstemp: readable by this user only
+            json.dump({"config": {"ws": options}}, out)
+        yield [name]
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def run_artillery(script: str | Path, target: str | None = None,
                   variables: dict[str, Any] | None = None, output: str | Path | None = None,
                   timeout: float = 900.0, artillery: str | None = None,
-                  waiter: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                  waiter: Callable[[float], None] = time.sleep, token: str | None = None,
+                  tls: TlsOptions | None = None) -> dict[str, Any]:
     """Runs ``artillery run`` on ``script`` and returns its figures (see ``figures``).
 
-    CPU time of the Artillery process (and the processes it waited for) is measured too.
+    ``token`` and ``tls`` reach every connection through `connection_overrides`. CPU time
+    of the Artillery process (and the processes it waited for) is measured too.
     """
-    binary = find_artillery(artillery)
+    with connection_overrides(token, tls) as extra:
+        return _run(find_artillery(artillery), Path(script), extra, target, variables,
+                    output, timeout, waiter)
+
+
+def _run(binary: Path, script: Path, extra: list[str], target: str | None,
+         variables: dict[str, Any] | None, output: str | Path | None, timeout: float,
+         waiter: Callable[[float], None]) -> dict[str, Any]:
     script = Path(script)
     report = Path(output) if output else Path.cwd() / f"artillery-{script.stem}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +105,7 @@ def run_artillery(script: str | Path, target: str | None = None,
         command += ["--target", target]
     if variables:
         command += ["--variables", json.dumps(variables)]
-    command.append(str(script))
+    command += [str(script), *extra]
     env = {**os.environ, "ARTILLERY_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1",
            "NO_COLOR": "1"}
     began = time.monotonic()

@@ -6,6 +6,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tlsoptions import MASK, TlsOptions, bearer_headers, redact_url
+
 ID_PLACEHOLDER = "{id}"
 TIME_PLACEHOLDER = "{timestamp}"
 DEFAULT_MESSAGE = '{"type": "ping", "id": {id}, "timestamp": {timestamp}}'
@@ -25,6 +27,12 @@ class LoadConfig:
     exact time falls in, and a worker wakes once per tick to send what is due and read
     what has arrived (fewer wake-ups: most of a generator's CPU on a virtual machine).
     0 sends each message at its own time and reads each reply the moment it arrives.
+
+    ``token`` is sent as ``Authorization: Bearer <token>`` in every opening handshake;
+    ``ca_bundle``, ``client_cert``, ``client_key`` and ``verify`` are the TLS options of
+    a ``wss://`` URL (see the tlsoptions package). The config travels to worker processes
+    as it is (each builds its own TLS context), but its ``repr``, ``to_dict`` and
+    ``log_url`` never show the token, an ``Authorization`` header or a secret in the URL.
     """
 
     url: str
@@ -44,6 +52,12 @@ class LoadConfig:
     tick: float = 0.010
     progress_interval: float = 10.0
     name: str = "load"
+    token: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    verify: bool = True
+    secret_url: bool = False  # the URL was a Secret: log_url hides every query value
 
     def __post_init__(self) -> None:
         self.connections = int(self.connections)
@@ -65,7 +79,22 @@ class LoadConfig:
             raise ValueError(f"the message template needs the placeholder {ID_PLACEHOLDER} "
                              f"so that replies can be matched to it: {self.message}")
         if not self.url.startswith(("ws://", "wss://")):
-            raise ValueError(f"not a WebSocket URL: {self.url}")
+            raise ValueError(f"not a WebSocket URL: {self.log_url}")
+        self.handshake_headers()  # a token and an Authorization header: refused
+        self.tls.context(self.url)  # missing files, unusable PEM: refused before any worker
+
+    @property
+    def tls(self) -> TlsOptions:
+        return TlsOptions(self.ca_bundle, self.client_cert, self.client_key, self.verify)
+
+    @property
+    def log_url(self) -> str:
+        """The URL with its secrets (``?token=`` …) as ``***``: the one to show."""
+        return redact_url(self.url, every_parameter=self.secret_url)
+
+    def handshake_headers(self) -> dict[str, str]:
+        """The extra headers of every opening handshake, the token's included."""
+        return bearer_headers(self.token, self.headers)
 
     @property
     def offered_rate(self) -> float:
@@ -83,7 +112,18 @@ class LoadConfig:
         return base + (1 if worker < extra else 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings, fit for a log: the token, an Authorization header and secrets in
+        the URL show as ``***``."""
+        data = asdict(self)
+        data["url"] = self.log_url
+        if self.token is not None:
+            data["token"] = MASK
+        data["headers"] = {name: MASK if name.lower() == "authorization" else value
+                           for name, value in self.headers.items()}
+        return data
+
+    def __repr__(self) -> str:
+        return f"LoadConfig({self.to_dict()})"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadConfig:

@@ -8,6 +8,10 @@ connection goes on reading). It is the ceiling the generator is measured against
 (bench/bench_load_generator.py) and the real server of utest/test_load_generator.py.
 
     python -m LoadGenerator.echo_server --port 0      # prints "listening on ws://…"
+
+With ``--cert`` and ``--key`` it serves ``wss://`` (``--client-ca``: clients must present a
+certificate of that CA); with ``--token-env NAME`` a handshake without
+``Authorization: Bearer <the value of $NAME>`` is refused with HTTP 401.
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 
 def make_handler(reply: str, delay_s: float) -> Callable[[ServerConnection], Awaitable[None]]:
@@ -63,11 +72,40 @@ async def _send_quietly(ws: ServerConnection, text: str) -> None:
         await ws.send(text)
 
 
-async def serve_forever(host: str, port: int, reply: str, delay_s: float) -> None:
+def require_token(token: str | None) -> Callable[[ServerConnection, Request], Response | None]:
+    """A handshake check: 401 unless the request carries ``Authorization: Bearer token``."""
+    def check(connection: ServerConnection, request: Request) -> Response | None:
+        if token is None or request.headers.get("Authorization") == f"Bearer {token}":
+            return None
+        body = b"a valid bearer token is required\n"
+        return Response(401, HTTPStatus(401).phrase,
+                        Headers({"Content-Type": "text/plain", "Content-Length": str(len(body)),
+                                 "WWW-Authenticate": "Bearer"}), body)
+
+    return check
+
+
+def server_context(cert: str | None, key: str | None,
+                   client_ca: str | None) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+async def serve_forever(host: str, port: int, reply: str, delay_s: float,
+                        context: ssl.SSLContext | None = None,
+                        token: str | None = None) -> None:
     async with serve(make_handler(reply, delay_s), host, port, compression=None,
-                     max_size=None, ping_interval=None) as server:
+                     max_size=None, ping_interval=None, ssl=context,
+                     process_request=require_token(token)) as server:
         bound = server.sockets[0].getsockname()[1]
-        print(f"listening on ws://{host}:{bound}", flush=True)
+        scheme = "wss" if context is not None else "ws"
+        print(f"listening on {scheme}://{host}:{bound}", flush=True)
         await asyncio.get_running_loop().create_future()
 
 
@@ -79,11 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", default="metrics_received",
                         help="type of the reply (default: metrics_received)")
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--cert", help="PEM certificate chain: serve wss://")
+    parser.add_argument("--key", help="PEM private key of --cert")
+    parser.add_argument("--client-ca", help="PEM CA: clients must present a certificate of it")
+    parser.add_argument("--token-env", metavar="NAME",
+                        help="environment variable holding the bearer token to require")
     args = parser.parse_args(argv)
+    token = os.environ[args.token_env] if args.token_env else None
+    context = server_context(args.cert, args.key, args.client_ca)
     import uvloop
 
     with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(serve_forever(args.host, args.port, args.reply, args.delay_ms / 1000))
+        uvloop.run(serve_forever(args.host, args.port, args.reply, args.delay_ms / 1000,
+                                 context, token))
     return 0
 
 

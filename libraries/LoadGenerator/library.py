@@ -12,6 +12,9 @@ from typing import Any
 from assertionengine import AssertionOperator, verify_assertion
 from robot.api import logger
 from robot.api.deco import keyword, library
+from robot.api.types import Secret
+
+from tlsoptions import TlsOptions, is_secure, secret_value, unverified_warning, warn_unverified
 
 from .artillery import describe, run_artillery
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
@@ -87,6 +90,19 @@ class LoadGenerator:
     wall clock in ms. The reply whose ``type`` is ``reply_type`` and whose ``id_field``
     carries that number acknowledges the message; one of type ``error_type`` with it
     counts as an error reply. Every other frame (heartbeats, broadcasts) is ignored.
+
+    = TLS and credentials =
+
+    `Start Load` and `Run Load` take the TLS and credential arguments of the project's
+    other libraries, for every connection of the run: ``token`` (sent as
+    ``Authorization: Bearer <token>``, never logged; refused together with an
+    ``Authorization`` header), ``ca_bundle`` (PEM file of the CAs to trust; default: the
+    system's), ``client_cert`` and ``client_key`` (a client certificate, for mutual TLS)
+    and ``verify=False`` (any certificate is trusted; a WARN says so). The URL may be a
+    ``Secret`` (carrying ``?token=``): logs and results show it with its query values as
+    ``***``. A handshake the server refuses (HTTP 401, 403, 503 …) or TLS that fails (a
+    certificate that does not verify, a refused client certificate, a server without TLS)
+    fails the run at once with the reason, instead of counting failed connections.
     """
 
     def __init__(self) -> None:
@@ -95,7 +111,7 @@ class LoadGenerator:
     # -- running ------------------------------------------------------------------------
 
     @keyword
-    def start_load(self, url: str, connections: int = 1, rate: float = 1.0,
+    def start_load(self, url: Secret | str, connections: int = 1, rate: float = 1.0,
                    duration: timedelta = timedelta(seconds=10),
                    message: str | dict[str, Any] = DEFAULT_MESSAGE,
                    reply_type: str = DEFAULT_REPLY, id_field: str = "id",
@@ -103,7 +119,10 @@ class LoadGenerator:
                    drain_timeout: timedelta = timedelta(seconds=5), processes: int = 1,
                    headers: dict[str, str] | None = None, name: str = "load",
                    tick: timedelta = timedelta(milliseconds=10),
-                   progress_interval: timedelta = timedelta(seconds=10)) -> str:
+                   progress_interval: timedelta = timedelta(seconds=10),
+                   token: Secret | str | None = None, ca_bundle: str | None = None,
+                   client_cert: str | None = None, client_key: str | None = None,
+                   verify: bool = True) -> str:
         """Starts a load run in the background and returns its ``name``.
 
         ``connections`` connections to ``url`` each send ``rate`` messages per second for
@@ -112,7 +131,9 @@ class LoadGenerator:
         worker processes (0 = a thread of this process). ``tick``: the schedule's
         resolution (see `The schedule`; 0 = each message at its own time, at more CPU).
         ``message`` is a template with ``{id}`` (see `The message`). The run goes on
-        while other keywords execute; `Wait For Load` returns its result.
+        while other keywords execute; `Wait For Load` returns its result. ``token``,
+        ``ca_bundle``, ``client_cert``, ``client_key`` and ``verify``: see
+        `TLS and credentials`.
 
         Example:
         | Start Load    ws://127.0.0.1:3001    connections=100    rate=10    duration=5 min
@@ -120,19 +141,28 @@ class LoadGenerator:
         | ...    reply_type=metrics_received
         | Start Resource Monitor    ${pid}
         | ${result}=    Wait For Load
+        | Start Load    wss://127.0.0.1:3001    token=${TOKEN}    ca_bundle=${CA_BUNDLE}
         """
         if name in self.runs and not self.runs[name].finished:
             raise AssertionError(f"A load named '{name}' is already running.")
         if isinstance(message, dict):
             message = json.dumps(message, separators=(",", ":"))
-        cfg = LoadConfig(url=url, connections=connections, rate=rate,
+        target = secret_value(url)
+        if target is None:
+            raise ValueError("A URL is required.")
+        cfg = LoadConfig(url=target, connections=connections, rate=rate,
                          duration=_seconds(duration), message=message,
                          reply_type=reply_type, id_field=id_field, error_type=error_type,
                          warmup=_seconds(warmup), drain_timeout=_seconds(drain_timeout),
                          processes=processes, headers=dict(headers or {}), name=name,
-                         tick=_seconds(tick), progress_interval=_seconds(progress_interval))
+                         tick=_seconds(tick), progress_interval=_seconds(progress_interval),
+                         token=secret_value(token), ca_bundle=ca_bundle,
+                         client_cert=client_cert, client_key=client_key, verify=verify,
+                         secret_url=not isinstance(url, str))
+        if not verify and is_secure(target):
+            warn_unverified(unverified_warning(cfg.log_url))
         logger.info(f"Load {name}: {connections} connection(s) × {rate:g} msg/s for "
-                    f"{cfg.duration:g} s to {url} ({cfg.offered_rate:g} msg/s in all), "
+                    f"{cfg.duration:g} s to {cfg.log_url} ({cfg.offered_rate:g} msg/s in all), "
                     f"{'a thread' if processes == 0 else f'{cfg.workers} process(es)'}; "
                     f"message {message}")
         self.runs[name] = LoadRun(cfg, progress=logger.console).start()
@@ -158,7 +188,7 @@ class LoadGenerator:
         return result
 
     @keyword
-    def run_load(self, url: str, connections: int = 1, rate: float = 1.0,
+    def run_load(self, url: Secret | str, connections: int = 1, rate: float = 1.0,
                  duration: timedelta = timedelta(seconds=10),
                  message: str | dict[str, Any] = DEFAULT_MESSAGE,
                  reply_type: str = DEFAULT_REPLY, id_field: str = "id",
@@ -166,8 +196,14 @@ class LoadGenerator:
                  drain_timeout: timedelta = timedelta(seconds=5), processes: int = 1,
                  headers: dict[str, str] | None = None, name: str = "load",
                  tick: timedelta = timedelta(milliseconds=10),
-                 latency_limit: float | None = None, charts: bool = True) -> dict[str, Any]:
+                 latency_limit: float | None = None, charts: bool = True,
+                 token: Secret | str | None = None, ca_bundle: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None,
+                 verify: bool = True) -> dict[str, Any]:
         """Runs a load to its end and returns its result: `Start Load` + `Wait For Load`.
+
+        ``token``, ``ca_bundle``, ``client_cert``, ``client_key`` and ``verify``: see
+        `TLS and credentials`.
 
         Example:
         | ${result}=    Run Load    ${url}    connections=10    rate=5    duration=3s
@@ -175,9 +211,13 @@ class LoadGenerator:
         | ...    reply_type=pong
         | Load Should Deliver Every Message    ${result}
         | Get Load Figure    ${result}    latency_ms.p99    <    500
+        | ${result}=    Run Load    wss://127.0.0.1:3001    token=${TOKEN}
+        | ...    ca_bundle=${CA_BUNDLE}    client_cert=${CLIENT_CERT}    client_key=${CLIENT_KEY}
         """
         self.start_load(url, connections, rate, duration, message, reply_type, id_field,
-                        error_type, warmup, drain_timeout, processes, headers, name, tick)
+                        error_type, warmup, drain_timeout, processes, headers, name, tick,
+                        token=token, ca_bundle=ca_bundle, client_cert=client_cert,
+                        client_key=client_key, verify=verify)
         return self.wait_for_load(name, charts=charts, latency_limit=latency_limit)
 
     @keyword
@@ -264,7 +304,10 @@ class LoadGenerator:
     @keyword
     def run_artillery(self, script: str, target: str | None = None,
                       variables: dict[str, Any] | None = None, output: str | None = None,
-                      timeout: timedelta = timedelta(minutes=15)) -> dict[str, Any]:
+                      timeout: timedelta = timedelta(minutes=15),
+                      token: Secret | str | None = None, ca_bundle: str | None = None,
+                      client_cert: str | None = None, client_key: str | None = None,
+                      verify: bool = True) -> dict[str, Any]:
         """Runs an Artillery script (``artillery run``) and returns the figures of its
         JSON report, plus ``cannot_provide``: each figure Artillery cannot give, and why.
 
@@ -274,6 +317,9 @@ class LoadGenerator:
         ``vusers_completed``, ``vusers_failed``, ``errors``, ``errored``, ``duration_s``,
         ``cpu_s`` (Artillery's own CPU), ``report``. Fails if Artillery is not installed
         (scripts/setup installs it).
+
+        ``token`` and the TLS options (as for `Run Load`) reach every connection through a
+        private file of Artillery's ``config.ws`` options, removed after the run.
 
         Example:
         | ${art}=    Run Artillery    artillery/scenario-9.1.yml    target=ws://127.0.0.1:3001
@@ -285,8 +331,11 @@ class LoadGenerator:
 
             out_dir = BuiltIn().get_variable_value("${OUTPUT DIR}") or "."
             output = str(Path(out_dir) / f"artillery-{Path(script).stem}-{int(time.time())}.json")
+        tls = TlsOptions(ca_bundle, client_cert, client_key, verify)
+        if target and is_secure(target) and not verify:
+            warn_unverified(unverified_warning(target))
         result = run_artillery(script, target, dict(variables or {}), output,
-                               _seconds(timeout))
+                               _seconds(timeout), token=secret_value(token), tls=tls)
         logger.info(f"<pre>{html.escape(describe(result))}</pre>", html=True)
         return result
 

@@ -217,6 +217,9 @@ class LoadRun:
 
     def result(self) -> dict[str, Any]:
         if self.failures:
+            texts = set(self.failures.values())
+            if len(texts) == 1 and "\n" not in (text := texts.pop()):
+                raise RuntimeError(f"the load run {self.cfg.name} failed: {text}")
             details = "\n".join(f"worker {i}: {text}" for i, text in sorted(self.failures.items()))
             raise RuntimeError(f"the load run {self.cfg.name} failed:\n{details}")
         if self.merged is None:
@@ -259,7 +262,7 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
     cpu_s = sum(float(p["cpu_s"]) for p in parts)
     run_s = max((float(p["elapsed_s"]) for p in parts), default=0.0)
     return {
-        "name": cfg.name, "url": cfg.url, "connections": cfg.connections,
+        "name": cfg.name, "url": cfg.log_url, "connections": cfg.connections,
         "connections_open": total("connections"), "connect_failures": total("connect_failures"),
         "dropped_connections": total("dropped"), "rate_per_connection": cfg.rate,
         "offered_rate": cfg.offered_rate, "duration_s": cfg.duration, "warmup_s": cfg.warmup,

@@ -26,13 +26,35 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import orjson
+from websockets.exceptions import InvalidStatus
+
+from tlsoptions import sentence
 
 from .config import ID_PLACEHOLDER, TIME_PLACEHOLDER, LoadConfig
 from .histogram import Histogram
-from .wsconn import RECV_BYTES, WsConnection, open_connection
+from .wsconn import RECV_BYTES, TlsError, WsConnection, open_connection
 
 NS = 1_000_000_000
 FOLD_AT = 128  # values kept per list before they are bucketed: each stall stays ~0.2 ms
+
+
+class ConnectRefused(ConnectionError):
+    """The server refused a connection on purpose (an HTTP status instead of the upgrade,
+    or TLS that fails): every other connection would fail alike, so the run stops at once
+    with this message instead of counting failures."""
+
+
+def refusal(cfg: LoadConfig, error: BaseException) -> str | None:
+    """The readable reason when ``error`` ends the run, else None (a failure to count)."""
+    if isinstance(error, TlsError):
+        return sentence(str(error))
+    if isinstance(error, InvalidStatus):
+        response = error.response
+        body = (response.body or b"").decode("utf-8", errors="replace").strip()
+        said = f": {body.splitlines()[0][:200]}" if body else ""
+        return (f"{cfg.log_url} refused the WebSocket handshake with HTTP "
+                f"{response.status_code} {response.reason_phrase}{said}")
+    return None
 
 
 class Control(Protocol):
@@ -148,18 +170,35 @@ class Worker:
 
     def open(self, count: int) -> None:
         cfg = self.cfg
+        headers = cfg.handshake_headers()  # the token's Authorization included
+        context = cfg.tls.context(cfg.url)  # each worker process builds its own
+        refused: list[str] = []
 
-        def one(_: int) -> tuple[WsConnection, int] | str:
+        def one(_: int) -> tuple[WsConnection, int] | str | None:
+            if refused:
+                return None  # the run stops: no point in being refused again
             began = time.monotonic_ns()
             try:
-                conn = open_connection(cfg.url, cfg.headers, cfg.connect_timeout)
-            except Exception as error:  # counted and reported, the run goes on
-                return f"{type(error).__name__}: {error}"
+                conn = open_connection(cfg.url, headers, cfg.connect_timeout, context,
+                                       tls=cfg.tls, log_url=cfg.log_url)
+            except Exception as error:
+                reason = refusal(cfg, error)
+                if reason is not None:
+                    refused.append(reason)
+                    return None
+                return f"{type(error).__name__}: {error}"  # counted, the run goes on
             return conn, (time.monotonic_ns() - began) // 1000
 
         with ThreadPoolExecutor(max(1, min(cfg.connect_concurrency, count))) as pool:
             opened = list(pool.map(one, range(count)))
+        if refused:
+            for item in opened:
+                if isinstance(item, tuple):
+                    item[0].close()
+            raise ConnectRefused(refused[0])
         for item in opened:
+            if item is None:
+                continue
             if isinstance(item, str):
                 self.connect_failures += 1
                 self.count_error(f"connect: {item}"[:120])
@@ -342,6 +381,9 @@ def run_worker(cfg: LoadConfig, index: int, control: Control) -> None:
     """Runs one worker to its end; reports its result, or its failure, to the run."""
     try:
         result = Worker(cfg, index, control).run()
+    except ConnectRefused as error:  # says it all: no traceback
+        control.send("failed", index, str(error))
+        return
     except BaseException as error:  # reported to the run, which fails with it
         control.send("failed", index, f"{type(error).__name__}: {error}\n"
                                       f"{traceback.format_exc()}")

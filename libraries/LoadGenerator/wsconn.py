@@ -19,6 +19,12 @@ for receive timestamps (``SO_TIMESTAMPNS``), and a reply's arrival is the time t
 took in its last segment, not the time the worker got round to reading it. A read holding
 several replies gives them all the last segment's time, which can only make latency look
 worse, never better. Over TLS (no timestamps through the TLS layer) the read time is used.
+
+Over TLS the socket is an ``ssl.SSLSocket``, non-blocking like a plain one: a read or write
+that would block raises ``SSLWantReadError``/``SSLWantWriteError`` (a write is kept and
+retried with the same bytes first). A read drains every record there is: OpenSSL may have
+taken records off the socket that the kernel therefore no longer signals
+(``SSLSocket.pending()``), and a reply left there would wait for the next socket event.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from collections.abc import Callable
 from websockets.client import ClientProtocol
 from websockets.http11 import Response
 from websockets.protocol import State
-from websockets.uri import parse_uri
+from websockets.uri import WebSocketURI, parse_uri
+
+from tlsoptions import TlsOptions, bearer_headers, describe_tls_error, redact_url
 
 try:
     from websockets.speedups import apply_mask
@@ -50,6 +58,21 @@ TIMESPEC = struct.Struct("@qq")
 STAMP_MAX_AGE_NS = 10 * NS  # an older kernel time means the wall clock stepped: use the read's
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 MASKS_AT_ONCE = 64          # mask keys drawn from the OS per call (one getrandom per 64 frames)
+TLS_READS_AT_ONCE = 64      # records read per wake-up and connection at most (fairness)
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                ssl.SSLWantWriteError)
+
+
+class TlsError(ConnectionError):
+    """The TLS of a ``wss://`` connection failed: the message says what was expected and
+    what happened (certificate not verified, client certificate refused, no TLS)."""
+
+
+class _ClosedInHandshake(ConnectionError):
+    """The server closed the connection before its handshake response was complete."""
+
+
+_ENDED = (_ClosedInHandshake, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
 def frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
@@ -68,7 +91,7 @@ class WsConnection:
     """One open connection: ``send_text`` and ``read`` never block."""
 
     __slots__ = ("backlog", "closed", "fd", "fragments", "inbox", "mask_at", "masks", "sock",
-                 "stamped", "text_fragments")
+                 "stamped", "text_fragments", "tls")
 
     def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
         self.sock = sock
@@ -81,6 +104,7 @@ class WsConnection:
         self.mask_at = 0
         self.closed = False
         self.stamped = enable_receive_timestamps(sock)
+        self.tls = isinstance(sock, ssl.SSLSocket)
 
     def next_mask(self) -> bytes:
         # Unpredictable keys (RFC 6455 §5.3) from the OS, fetched in batches.
@@ -137,7 +161,7 @@ class WsConnection:
                 size, ancillary, _, _ = self.sock.recvmsg_into([buffer], 64)
             else:
                 size = self.sock.recv_into(buffer)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+        except _WOULD_BLOCK:
             return True
         except OSError:
             size = 0
@@ -145,6 +169,8 @@ class WsConnection:
             self.closed = True
             return False
         now = now_ns()
+        if self.tls:
+            return self.read_tls(buffer, size, on_text, now)
         for level, kind, value in ancillary:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                 seconds, nanoseconds = TIMESPEC.unpack_from(value)
@@ -154,6 +180,34 @@ class WsConnection:
         inbox = self.inbox
         inbox += buffer[:size]
         return self.parse(inbox, on_text, now)
+
+    def read_tls(self, buffer: memoryview, size: int, on_text: OnText, now: int) -> bool:
+        """The rest of a TLS read: one ``recv`` returns one record at most, so read on
+        until OpenSSL has nothing buffered (``pending()``) and the socket nothing more."""
+        assert isinstance(self.sock, ssl.SSLSocket)
+        inbox = self.inbox
+        inbox += buffer[:size]
+        ended = False
+        reads = 0
+        while True:
+            if reads >= TLS_READS_AT_ONCE and not self.sock.pending():
+                break  # what is left is in the kernel, which signals it: others' turn now
+            reads += 1
+            try:
+                size = self.sock.recv_into(buffer)
+            except _WOULD_BLOCK:
+                break
+            except OSError:
+                size = 0
+            if not size:
+                ended = True
+                break
+            inbox += buffer[:size]
+        alive = self.parse(inbox, on_text, now)
+        if ended:
+            self.closed = True
+            return False
+        return alive
 
     def handle_buffered(self, on_text: OnText, now: int) -> bool:
         """Handles the frames that came in with the handshake response (read() only runs
@@ -257,54 +311,84 @@ def enable_receive_timestamps(sock: socket.socket) -> bool:
 
 
 def open_connection(url: str, headers: dict[str, str] | None = None,
-                    timeout: float = 10.0) -> WsConnection:
+                    timeout: float = 10.0, context: ssl.SSLContext | None = None,
+                    token: str | None = None, tls: TlsOptions | None = None,
+                    log_url: str | None = None) -> WsConnection:
     """Opening handshake (blocking, within ``timeout``); returns a non-blocking connection.
 
     Only the HTTP response goes through websockets' protocol; whatever the server sent
     after it (a welcome frame, say) stays for the connection's own framing.
+
+    ``wss://`` uses ``context`` (default: verified against the system's CAs); ``tls`` are
+    the options it was built from, for messages, which name the URL as ``log_url``
+    (default: ``url`` with its secrets as ``***``). ``token`` is sent as
+    ``Authorization: Bearer <token>``. A refusal raises websockets' ``InvalidStatus``, a
+    TLS failure `TlsError` with a readable message.
     """
     uri = parse_uri(url)
+    extra = bearer_headers(token, headers)
     sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
+    tls_done = False
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if uri.secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=uri.host)
-        protocol = ClientProtocol(uri, max_size=None)  # no extensions offered: no compression
-        request = protocol.connect()
-        for name, value in (headers or {}).items():
-            request.headers[name] = value
-        protocol.send_request(request)
-        sock.sendall(b"".join(protocol.data_to_send()))
-        received = bytearray()
-        while (end := received.find(b"\r\n\r\n")) < 0:
-            if len(received) > MAX_RESPONSE_BYTES:
-                raise ConnectionError("the server's handshake response is too long")
-            data = sock.recv(RECV_BYTES)
-            if not data:
-                raise ConnectionError("the server closed the connection during the handshake")
-            received += data
-        protocol.receive_data(bytes(received[:end + 4]))
-        rest = bytes(received[end + 4:])
-        responded = any(isinstance(e, Response) for e in protocol.events_received())
-        if not responded:  # not a 101: websockets reads the body, then says why
-            data, rest = rest, b""
-            while not responded:
-                if data:
-                    protocol.receive_data(data)
-                    responded = any(isinstance(e, Response)
-                                    for e in protocol.events_received())
-                if not responded:
-                    data = sock.recv(RECV_BYTES)
-                    if not data:
-                        protocol.receive_eof()
-                        protocol.events_received()
-                        break
-        if protocol.handshake_exc is not None:
-            raise protocol.handshake_exc
-        if protocol.state is not State.OPEN:
-            raise ConnectionError("the server closed the connection during the handshake")
+            sock = (context or ssl.create_default_context()).wrap_socket(
+                sock, server_hostname=uri.host)
+            tls_done = True
+        rest = _handshake(sock, uri, extra)
+        if isinstance(sock, ssl.SSLSocket):
+            while pending := sock.pending():  # decrypted already: the kernel will not signal
+                rest += sock.recv(pending)
         sock.setblocking(False)
-    except BaseException:
+    except BaseException as error:
         sock.close()
+        # On wss://: an ssl error, or the server ending the connection in the TLS handshake
+        # (no TLS server) or right after it, before any response (a TLS 1.3 server refusing
+        # the client certificate, as the client sees it).
+        if uri.secure and isinstance(error, (ssl.SSLError, *_ENDED)):
+            after = tls_done and not isinstance(error, ssl.SSLError)
+            raise TlsError(describe_tls_error(log_url or redact_url(url), error, tls,
+                                              after_handshake=after)) from None
         raise
     return WsConnection(sock, rest)
+
+
+def _handshake(sock: socket.socket, uri: WebSocketURI, headers: dict[str, str]) -> bytes:
+    """Sends the upgrade request and reads the response; returns what came after it."""
+    protocol = ClientProtocol(uri, max_size=None)  # no extensions offered: no compression
+    request = protocol.connect()
+    for name, value in headers.items():
+        request.headers[name] = value
+    protocol.send_request(request)
+    sock.sendall(b"".join(protocol.data_to_send()))
+    received = bytearray()
+    while (end := received.find(b"\r\n\r\n")) < 0:
+        if len(received) > MAX_RESPONSE_BYTES:
+            raise ConnectionError("the server's handshake response is too long")
+        data = sock.recv(RECV_BYTES)
+        if not data:
+            hint = "" if uri.secure else " (a TLS server does so to ws://: use wss:// for it)"
+            raise _ClosedInHandshake(f"the server closed the connection during the "
+                                     f"handshake{hint}")
+        received += data
+    protocol.receive_data(bytes(received[:end + 4]))
+    rest = bytes(received[end + 4:])
+    responded = any(isinstance(e, Response) for e in protocol.events_received())
+    if not responded:  # not a 101: websockets reads the body, then says why
+        data, rest = rest, b""
+        while not responded:
+            if data:
+                protocol.receive_data(data)
+                responded = any(isinstance(e, Response)
+                                for e in protocol.events_received())
+            if not responded:
+                data = sock.recv(RECV_BYTES)
+                if not data:
+                    protocol.receive_eof()
+                    protocol.events_received()
+                    break
+    if protocol.handshake_exc is not None:
+        raise protocol.handshake_exc
+    if protocol.state is not State.OPEN:
+        raise ConnectionError("the server closed the connection during the handshake")
+    return rest

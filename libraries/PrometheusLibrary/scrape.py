@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -10,10 +11,25 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tlsoptions import (
+    TlsOptions,
+    bearer_headers,
+    closed_after_handshake,
+    describe_tls_error,
+    find_tls_error,
+    http_opener,
+    redact_url,
+    sentence,
+)
+
 SELECTOR = re.compile(r"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(?P<labels>.*)\})?\s*$")
 LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
 # Loopback and test targets: never through a proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_OPENER = http_opener(None)
+
+
+class ScrapeTlsError(AssertionError):
+    """The TLS of a scrape failed: a setting to fix, not a value to wait for."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,9 @@ class Scrape:
     url: str
     taken_at: float
     samples: list[Sample] = field(default_factory=list)
+    # Every declared family (# HELP / # TYPE), sampled or not, with its type; a counter under
+    # its name with and without _total.
+    families: dict[str, str] = field(default_factory=dict)
 
     def find(self, name: str, labels: dict[str, str]) -> list[Sample]:
         return [s for s in self.samples if s.name == name
@@ -48,20 +67,36 @@ class Scrape:
 
 def parse_exposition(text: str, url: str = "", taken_at: float | None = None) -> Scrape:
     """A ``Scrape`` of Prometheus text exposition ``text`` (prometheus_client's parser)."""
-    samples = [Sample(s.name, dict(s.labels), float(s.value))
-               for family in text_string_to_metric_families(text) for s in family.samples]
-    return Scrape(url, time.time() if taken_at is None else taken_at, samples)
+    samples: list[Sample] = []
+    families: dict[str, str] = {}
+    for family in text_string_to_metric_families(text):
+        samples += [Sample(s.name, dict(s.labels), float(s.value)) for s in family.samples]
+        families[family.name] = family.type
+        if family.type == "counter":
+            families[f"{family.name}_total"] = family.type
+    return Scrape(url, time.time() if taken_at is None else taken_at, samples, families)
 
 
-def scrape(url: str, timeout: float = 5.0) -> Scrape:
-    """GETs ``url`` and parses it; fails with the reason if it does not answer 200."""
-    request = urllib.request.Request(url, headers={"Accept": "text/plain"})
+def scrape(url: str, timeout: float = 5.0, token: str | None = None,
+           context: ssl.SSLContext | None = None, tls: TlsOptions | None = None) -> Scrape:
+    """GETs ``url`` and parses it; fails with the reason if it does not answer 200.
+
+    ``token`` is sent as ``Authorization: Bearer <token>``; ``context`` is the TLS context
+    of an https URL (built from ``tls``, the options named in messages)."""
+    shown = redact_url(url)
+    headers = bearer_headers(token, {"Accept": "text/plain"})
+    request = urllib.request.Request(url, headers=headers)
+    opener = _OPENER if context is None else http_opener(context)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             body = response.read().decode("utf-8", errors="replace")
     except OSError as error:
-        raise AssertionError(f"Scraping {url} failed: {error}") from None
-    return parse_exposition(body, url)
+        after = closed_after_handshake(url, error)
+        if after or find_tls_error(error) is not None:
+            text = describe_tls_error(shown, error, tls, after_handshake=after)
+            raise ScrapeTlsError(f"Scraping {shown} failed: {sentence(text)}") from None
+        raise AssertionError(f"Scraping {shown} failed: {error}") from None
+    return parse_exposition(body, shown)
 
 
 def parse_selector(name: str, labels: Any = None) -> tuple[str, dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .figures import Figure, parse_target
+from .figures import Figure, Unchecked, parse_target
 
 __version__ = "0.1.0"
 
@@ -47,3 +47,17 @@ class Scorecard:
         logger.info(figure.to_html(), html=True)
         if figure.verdict != "pass":
             raise AssertionError(f"{figure.describe()}")
+
+    @keyword
+    def record_not_checked(self, scenario: str, what: str, reason: str) -> None:
+        """Records that a check could not be made against this target, and why: it is
+        listed under "Not checked" in the summary and logged as a warning. It never fails
+        the test.
+
+        Example:
+        | Record Not Checked    8.3    recovery action stored
+        | ...    the variables give no RECOVERY_ACTION_STORED_QUERY
+        """
+        unchecked = Unchecked(scenario, what, reason)
+        logger.info(unchecked.to_html(), html=True)
+        logger.warn(unchecked.describe())

@@ -17,7 +17,19 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 _TARGET = re.compile(r"^\s*(<=|>=|==|<|>)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 # Figures ride in output.xml as an HTML comment inside the log message: invisible in
 # log.html, and they survive pabot's merge and rebot like any other message.
-_MARKER = re.compile(r"<!--figure:(.*?)-->", re.S)
+_MARKERS = {kind: re.compile(rf"<!--{kind}:(.*?)-->", re.S) for kind in ("figure", "unchecked")}
+
+
+def embed(kind: str, title: str, record: Any, description: str) -> str:
+    """An HTML log message showing ``description`` and carrying ``record`` (a dataclass)."""
+    payload = json.dumps(asdict(record)).replace("--", "\\u002d\\u002d")
+    return f"<b>{title}</b> {html.escape(description)}<!--{kind}:{payload}-->"
+
+
+def extract(kind: str, message: str) -> dict[str, Any] | None:
+    """The record of ``kind`` embedded in ``message``, if any."""
+    match = _MARKERS[kind].search(message)
+    return json.loads(match.group(1)) if match else None
 
 
 def parse_target(target: str) -> tuple[str, float]:
@@ -53,13 +65,29 @@ class Figure:
         return f"{self.scenario} {self.name}: {self.value:.6g}{unit}{target} → {verdict}"
 
     def to_html(self) -> str:
-        payload = json.dumps(asdict(self)).replace("--", "\\u002d\\u002d")
-        return f"<b>Figure</b> {html.escape(self.describe())}<!--figure:{payload}-->"
+        return embed("figure", "Figure", self, self.describe())
 
     @classmethod
     def from_message(cls, message: str) -> Figure | None:
-        match = _MARKER.search(message)
-        if not match:
-            return None
-        data: dict[str, Any] = json.loads(match.group(1))
-        return cls(**data)
+        data = extract("figure", message)
+        return None if data is None else cls(**data)
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A check a test could not make against this target, and why."""
+
+    scenario: str
+    what: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.scenario} {self.what}: not checked: {self.reason}"
+
+    def to_html(self) -> str:
+        return embed("unchecked", "Not checked", self, self.describe())
+
+    @classmethod
+    def from_message(cls, message: str) -> Unchecked | None:
+        data = extract("unchecked", message)
+        return None if data is None else cls(**data)

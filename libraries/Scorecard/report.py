@@ -11,12 +11,13 @@ from typing import Any
 from robot.api import ExecutionResult, ResultVisitor
 from robot.result import Message, TestCase, TestSuite
 
-from .figures import Figure
+from .figures import Figure, Unchecked
 
 
 class _FigureCollector(ResultVisitor):
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.unchecked: list[dict[str, Any]] = []
         self._test: TestCase | None = None
         self._suites: list[TestSuite] = []
 
@@ -33,14 +34,18 @@ class _FigureCollector(ResultVisitor):
         self._test = None
 
     def visit_message(self, msg: Message) -> None:
-        figure = Figure.from_message(msg.message) if msg.html else None
-        if figure is None:
+        if not msg.html:
             return
         suite = self._suites[-1]
         owner = self._test or suite
-        self.rows.append({**asdict(figure), "verdict": figure.verdict,
-                          "suite": suite.full_name, "test": owner.name,
-                          "test_status": owner.status})
+        figure = Figure.from_message(msg.message)
+        if figure is not None:
+            self.rows.append({**asdict(figure), "verdict": figure.verdict,
+                              "suite": suite.full_name, "test": owner.name,
+                              "test_status": owner.status})
+        unchecked = Unchecked.from_message(msg.message)
+        if unchecked is not None:
+            self.unchecked.append({**asdict(unchecked), "test": owner.name})
 
 
 def _scenario_key(row: dict[str, Any]) -> tuple[int, ...]:
@@ -60,6 +65,7 @@ def build(output_xml: Path) -> dict[str, Any]:
         "tests": {"passed": stats.passed, "failed": stats.failed, "skipped": stats.skipped},
         "figures": figures,
         "figures_failing": sum(1 for f in figures if f["verdict"] == "fail"),
+        "not_checked": sorted(collector.unchecked, key=_scenario_key),
     }
 
 
@@ -82,6 +88,11 @@ def to_markdown(summary: dict[str, Any]) -> str:
                      f"| {target} | {row['verdict'].upper()} | {test} ({row['test_status']}) |")
     if not summary["figures"]:
         lines.append("| — | no figures were recorded | | | | |")
+    if summary.get("not_checked"):
+        lines += ["", "## Not checked against this target", "",
+                  "| scenario | check | why | test |", "|---|---|---|---|"]
+        lines += [f"| {row['scenario']} | {row['what']} | {row['reason']} | {row['test']} |"
+                  for row in summary["not_checked"]]
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,21 @@ class WebSocketLibrary(DynamicCore):
     message size are arguments of `Connect`; `Connect Should Be Refused` asserts a refused
     handshake (status, headers such as ``Retry-After``).
 
+    ``wss://`` URLs use TLS. Both keywords take the same TLS arguments as the project's
+    other libraries: ``ca_bundle`` (a PEM file of the CAs to trust; default: the system's),
+    ``client_cert`` and ``client_key`` (a client certificate, for servers that require
+    mutual TLS) and ``verify=False`` (any certificate is trusted, and a WARN says so: only
+    for a self-signed test setup). A certificate that does not verify, a client
+    certificate the server refuses and a server that does not speak TLS fail at once with
+    a message naming the URL, what was expected and what happened.
+
+    Credentials: ``token`` is sent as ``Authorization: Bearer <token>`` and never logged;
+    together with an ``Authorization`` header of its own it is refused. A URL carrying a
+    token (``?token=…``) can be given as a ``Secret``: it is used as it is, but logs,
+    failure messages and `Get Connection Info` show its query values as ``***`` (in any URL
+    the values of ``token``, ``access_token``, ``auth``, ``password``, ``key`` and
+    ``api_key`` are hidden). Automatic reconnection reuses the URL, token and TLS options.
+
     Connections opened in a test are closed when the test ends, those opened in a suite
     setup when the suite ends (a listener does it; ``close_at_end=False`` turns it off).
 
@@ -66,7 +81,10 @@ class WebSocketLibrary(DynamicCore):
     All durations use monotonic clocks. `Connect` returns the handshake latency,
     `Measure Round Trip` one request's round trip and `Measure Round Trips` the percentiles
     of many (HDR histogram, optionally on an open-loop schedule). Heartbeat monitors check
-    a message's rhythm in the background while other keywords run.
+    a message's rhythm in the background while other keywords run. For timings of your own,
+    `Get Connection Info` gives when the connection was opened, finished its handshake and
+    ended, and `Get Last Message Arrival` when the frame a wait returned arrived, all in
+    seconds of ``time.perf_counter()``.
 
     = Logging =
     Sent and received frames are logged at INFO, cut to ``log_limit`` characters. When a

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
+
+from tlsoptions import TlsOptions, describe_tls_error, find_tls_error, is_secure, redact_url
 
 from .frames import Frame, FrameBuffer, preview
 from .reconnect import Reconnection, ReconnectPolicy
@@ -29,15 +31,55 @@ class NotOpenError(AssertionError):
     """A send on a connection that is not open."""
 
 
+class TlsHandshakeError(ConnectionError):
+    """The TLS of a ``wss://`` connection failed; the message says what was expected and
+    what happened, naming the URL (redacted)."""
+
+
+class _HandshakeTrace:
+    """Whether the transport was made: for a TLS transport, asyncio makes it only once the
+    TLS handshake has completed. Tells "the server refused our TLS" from "the server
+    closed the connection after accepting TLS" (a TLS 1.3 server refusing a client
+    certificate, as the client sees it)."""
+
+    def __init__(self) -> None:
+        self.made = False
+        trace = self
+
+        class TracedConnection(ClientConnection):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                trace.made = True
+                super().connection_made(transport)
+
+        self.factory = TracedConnection
+
+
+_ENDED = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, EOFError)
+
+
 class Connection:
-    """A WebSocket client connection whose frames are read in the background."""
+    """A WebSocket client connection whose frames are read in the background.
+
+    ``url`` is the URL connected to (and reconnected to); ``self.url`` is its redacted form
+    (``log_url`` when given), the only one that messages and logs show.
+    """
 
     def __init__(self, runtime: LoopThread, url: str, buffer_limit: int = 10_000,
-                 alias: str | None = None) -> None:
-        self.url = url
+                 alias: str | None = None, log_url: str | None = None,
+                 tls: TlsOptions | None = None) -> None:
+        self.url = log_url if log_url is not None else redact_url(url)
+        self._target = url
+        self.tls = tls
+        self._trace = _HandshakeTrace()  # made here: not inside the measured connect
         self.alias = alias
         self.buffer = FrameBuffer(buffer_limit)
         self.connect_latency_ms: float | None = None
+        # perf_counter() seconds: the start of the TCP connect, the end of the opening
+        # handshake (both of `Connect`) and when the reader saw the connection end.
+        self.opened_at: float | None = None
+        self.handshake_done_at: float | None = None
+        self.closed_at: float | None = None
+        self.last_returned: Frame | None = None  # the frame a wait keyword returned last
         self.state = "new"  # new → open → (reconnecting → open)* → closed
         self.observers: list[Observer] = []
         self.policy: ReconnectPolicy | None = None
@@ -60,19 +102,37 @@ class Connection:
     # -- loop thread ---------------------------------------------------------------------
 
     async def _handshake(self) -> ClientConnection:
-        return await connect(self.url, open_timeout=self._open_timeout, compression=None,
-                             proxy=None, **self._options)
+        trace = self._trace
+        trace.made = False
+        try:
+            return await connect(self._target, open_timeout=self._open_timeout,
+                                 compression=None, proxy=None,
+                                 create_connection=trace.factory, **self._options)
+        except Exception as error:
+            if not is_secure(self._target):
+                raise
+            after_tls = trace.made and isinstance(error, InvalidMessage) and isinstance(
+                error.__cause__, EOFError)
+            if find_tls_error(error) is not None or after_tls or (
+                    not trace.made and isinstance(error, _ENDED)):
+                raise TlsHandshakeError(describe_tls_error(
+                    self.url, error, self.tls, after_handshake=after_tls)) from None
+            raise
 
     async def _open(self) -> None:
         started = time.perf_counter_ns()
+        self.opened_at = started / 1e9
         ws = await self._handshake()
-        self.connect_latency_ms = (time.perf_counter_ns() - started) / 1e6
+        done = time.perf_counter_ns()
+        self.handshake_done_at = done / 1e9
+        self.connect_latency_ms = (done - started) / 1e6
         self._attach(ws)
 
     def _attach(self, ws: ClientConnection) -> None:
         self._ws = ws
         self._opening = []
         self.subprotocol = ws.subprotocol
+        self.closed_at = None
         self.state = "open"
         self._reader = asyncio.create_task(self._read(ws))
 
@@ -92,6 +152,7 @@ class Connection:
         except ConnectionClosed:
             pass
         finally:
+            self.closed_at = time.perf_counter()
             self._close_code, self._close_reason = close_status(ws)
             self._lost()
 

@@ -8,19 +8,32 @@ from typing import Any
 from robot.api import logger
 from robot.api.types import Secret
 from robotlibcore import keyword
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from ..connection import Connection
+from tlsoptions import (
+    TlsOptions,
+    bearer_headers,
+    redact_url,
+    secret_value,
+    sentence,
+    unverified_warning,
+    warn_unverified,
+)
+
+from ..connection import Connection, TlsHandshakeError
 from ..sizes import parse_size
 from .base import Component
 
 
 class ConnectionKeywords(Component):
     @keyword
-    def connect(self, url: str, alias: str | None = None, timeout: timedelta | None = None,
-                headers: dict[str, str] | None = None, subprotocols: list[str] | None = None,
-                origin: str | None = None, token: Secret | str | None = None,
-                max_message_size: int | str | None = "16 MiB") -> float:
+    def connect(self, url: Secret | str, alias: str | None = None,
+                timeout: timedelta | None = None, headers: dict[str, str] | None = None,
+                subprotocols: list[str] | None = None, origin: str | None = None,
+                token: Secret | str | None = None,
+                max_message_size: int | str | None = "16 MiB",
+                ca_bundle: str | None = None, client_cert: str | None = None,
+                client_key: str | None = None, verify: bool = True) -> float:
         """Opens a WebSocket connection to ``url`` and returns the connect latency in ms.
 
         The latency is measured with a monotonic clock from the start of the TCP connect to
@@ -33,9 +46,24 @@ class ConnectionKeywords(Component):
         - ``subprotocols`` are offered in ``Sec-WebSocket-Protocol``; see `Get Connection Info`
           for the one the server chose.
         - ``token`` is sent as ``Authorization: Bearer <token>``. Give it as a ``Secret``
-          (for example ``%{TOKEN}`` in a secret variable) to keep it out of the log.
+          (for example ``%{TOKEN}`` in a secret variable) to keep it out of the log. A
+          token and an ``Authorization`` header of ``headers`` together are refused.
         - ``max_message_size`` is the largest frame accepted from the server (``16 MiB`` by
           default, ``None`` for no limit); a larger frame closes the connection with 1009.
+        - ``url`` may be a ``Secret`` too (a URL carrying ``?token=``): it is used as it is,
+          while the log, failure messages and `Get Connection Info` show it with every
+          query value as ``***``. In a plain string URL the values of ``token``,
+          ``access_token``, ``auth``, ``password``, ``key`` and ``api_key`` are hidden so.
+
+        TLS (``wss://``), see `Connections`:
+        - ``ca_bundle``: a PEM file of the CAs to trust (default: the system's CAs).
+        - ``client_cert`` and ``client_key``: a client certificate and its key (PEM), for
+          servers that require one (mutual TLS).
+        - ``verify=False`` trusts any server certificate (a WARN says so in the log): only
+          for a self-signed test setup.
+        A certificate that does not verify, a refused client certificate or a server that
+        does not speak TLS fail at once, saying what was expected and what happened.
+        Reconnections (`Enable Auto Reconnect`) use the same URL, token and TLS options.
 
         Connections opened in a test are closed when it ends, those opened in a suite
         setup when the suite ends (see the library's ``close_at_end`` argument).
@@ -44,34 +72,50 @@ class ConnectionKeywords(Component):
         | ${latency_ms}=    Connect    ws://localhost:3001    alias=pulse
         | Should Be True    ${latency_ms} < 500
         | Connect    wss://api.example.com/ws    token=${TOKEN}    subprotocols=${{["v2"]}}
+        | Connect    wss://127.0.0.1:3001    ca_bundle=${CA_BUNDLE}
+        | ...    client_cert=${CLIENT_CERT}    client_key=${CLIENT_KEY}
         """
-        options = self._options(headers, subprotocols, origin, token, max_message_size)
+        target, shown = self._target(url)
+        tls = TlsOptions(ca_bundle, client_cert, client_key, verify)
+        options = self._options(headers, subprotocols, origin, token, max_message_size,
+                                target, shown, tls)
         seconds = self.ctx.seconds(timeout)
-        connection = Connection(self.ctx.runtime, url, self.ctx.buffer_limit, alias)
+        connection = Connection(self.ctx.runtime, target, self.ctx.buffer_limit, alias,
+                                log_url=shown, tls=tls)
         try:
             latency = connection.open(seconds, **options)
         except InvalidStatus as error:
             response = error.response
-            raise AssertionError(f"{url} refused the WebSocket handshake with HTTP "
+            raise AssertionError(f"{shown} refused the WebSocket handshake with HTTP "
                                  f"{response.status_code} {response.reason_phrase}.") from None
+        except TlsHandshakeError as error:
+            raise AssertionError(sentence(str(error))) from None
         except TimeoutError:
-            raise AssertionError(f"Connecting to {url} timed out after {seconds:g} s.") from None
+            raise AssertionError(f"Connecting to {shown} timed out after {seconds:g} s.") \
+                from None
         except OSError as error:
-            raise AssertionError(f"Cannot connect to {url}: {error}") from None
+            raise AssertionError(f"Cannot connect to {shown}: {error}") from None
+        except InvalidHandshake as error:
+            raise AssertionError(f"Cannot connect to {shown}: the opening handshake failed: "
+                                 f"{error}.") from None
         self.ctx.register(connection, alias)
         chosen = f", subprotocol {connection.subprotocol}" if connection.subprotocol else ""
-        logger.info(f"Connected to {url} in {latency:.2f} ms"
+        logger.info(f"Connected to {shown} in {latency:.2f} ms"
                     + (f" (alias {alias}{chosen})" if alias else chosen))
         return latency
 
     @keyword
-    def connect_should_be_refused(self, url: str, status: int | None = None,
+    def connect_should_be_refused(self, url: Secret | str, status: int | None = None,
                                   response_headers: dict[str, str] | None = None,
                                   timeout: timedelta | None = None,
                                   headers: dict[str, str] | None = None,
                                   subprotocols: list[str] | None = None,
                                   origin: str | None = None,
-                                  token: Secret | str | None = None) -> dict[str, Any]:
+                                  token: Secret | str | None = None,
+                                  ca_bundle: str | None = None,
+                                  client_cert: str | None = None,
+                                  client_key: str | None = None,
+                                  verify: bool = True) -> dict[str, Any]:
         """Fails unless the server refuses the opening handshake; returns its HTTP response.
 
         ``status`` is the expected HTTP status (any refusal when not given).
@@ -81,28 +125,40 @@ class ConnectionKeywords(Component):
         (names in lower case) and ``body``.
 
         A handshake that succeeds fails this keyword (and its connection is closed);
-        so does a server that cannot be reached at all.
+        so does a server that cannot be reached at all, or whose TLS fails (a refusal is
+        an HTTP answer, so the TLS options must let the connection get that far).
 
         Example:
         | ${response}=    Connect Should Be Refused    ${URL}/busy    status=503
         | ...    response_headers={"Retry-After": "*"}
         | Should Be Equal    ${response}[headers][retry-after]    5
         | Connect Should Be Refused    ${URL}    status=401    token=wrong
+        | Connect Should Be Refused    wss://127.0.0.1:3001    status=401
+        | ...    ca_bundle=${CA_BUNDLE}
         """
-        options = self._options(headers, subprotocols, origin, token, None)
+        target, shown = self._target(url)
+        tls = TlsOptions(ca_bundle, client_cert, client_key, verify)
+        options = self._options(headers, subprotocols, origin, token, None, target, shown,
+                                tls)
         seconds = self.ctx.seconds(timeout)
-        connection = Connection(self.ctx.runtime, url, 1, None)
+        connection = Connection(self.ctx.runtime, target, 1, None, log_url=shown, tls=tls)
         try:
             latency = connection.open(seconds, **options)
         except InvalidStatus as error:
-            return self._check_refusal(url, error, status, response_headers)
+            return self._check_refusal(shown, error, status, response_headers)
+        except TlsHandshakeError as error:
+            raise AssertionError(sentence(str(error)) + " Expected an HTTP refusal of the "
+                                 "WebSocket handshake.") from None
         except TimeoutError:
-            raise AssertionError(f"Connecting to {url} timed out after {seconds:g} s "
+            raise AssertionError(f"Connecting to {shown} timed out after {seconds:g} s "
                                  f"instead of being refused.") from None
         except OSError as error:
-            raise AssertionError(f"Cannot reach {url}: {error}") from None
+            raise AssertionError(f"Cannot reach {shown}: {error}") from None
+        except InvalidHandshake as error:
+            raise AssertionError(f"Cannot reach {shown}: the opening handshake failed: "
+                                 f"{error}.") from None
         connection.close()
-        raise AssertionError(f"{url} accepted the WebSocket handshake in {latency:.1f} ms; "
+        raise AssertionError(f"{shown} accepted the WebSocket handshake in {latency:.1f} ms; "
                              f"expected a refusal" + (f" with HTTP {status}." if status else "."))
 
     @staticmethod
@@ -132,15 +188,26 @@ class ConnectionKeywords(Component):
         return result
 
     @staticmethod
+    def _target(url: Secret | str) -> tuple[str, str]:
+        """The URL to connect to and the one to show: a Secret URL shows no query value."""
+        target = secret_value(url)
+        if target is None:
+            raise ValueError("A URL is required.")
+        return target, redact_url(target, every_parameter=not isinstance(url, str))
+
+    @staticmethod
     def _options(headers: dict[str, str] | None, subprotocols: list[str] | None,
                  origin: str | None, token: Secret | str | None,
-                 max_message_size: int | str | None) -> dict[str, Any]:
-        extra = dict(headers or {})
-        if token is not None:
-            secret = token.value if isinstance(token, Secret) else token
-            extra["Authorization"] = f"Bearer {secret}"
+                 max_message_size: int | str | None, url: str, shown: str,
+                 tls: TlsOptions) -> dict[str, Any]:
+        extra = bearer_headers(token, headers)
         options: dict[str, Any] = {
             "max_size": None if max_message_size is None else parse_size(max_message_size)}
+        context = tls.context(url)
+        if context is not None:
+            options["ssl"] = context
+            if not tls.verify:
+                warn_unverified(unverified_warning(shown))
         if extra:
             options["additional_headers"] = extra
         if subprotocols:
@@ -164,19 +231,29 @@ class ConnectionKeywords(Component):
     def get_connection_info(self, alias: str | None = None) -> dict[str, Any]:
         """Returns facts about a connection as a dictionary.
 
-        Keys: ``url``, ``alias``, ``state`` (``open``, ``reconnecting`` or ``closed``),
-        ``subprotocol``, ``connect_latency_ms``, ``close_code``, ``close_reason``,
-        ``received`` (frames in all), ``buffered``, ``dropped`` (lost to a full buffer)
-        and ``reconnections``.
+        Keys: ``url`` (secrets in it as ``***``), ``alias``, ``state`` (``open``,
+        ``reconnecting`` or ``closed``), ``subprotocol``, ``connect_latency_ms``,
+        ``close_code``, ``close_reason``, ``received`` (frames in all), ``buffered``,
+        ``dropped`` (lost to a full buffer) and ``reconnections``.
+
+        Times, in seconds of Python's ``time.perf_counter()`` (a monotonic clock: compare
+        them with each other, e.g. with `Get Last Message Arrival`): ``opened_at`` (the
+        start of `Connect`'s TCP connect), ``handshake_done_at`` (the end of its opening
+        handshake) and ``closed_at`` (when the background reader saw the connection end;
+        None while it is open).
 
         Example:
         | ${info}=    Get Connection Info    pulse
         | Should Be Equal    ${info}[subprotocol]    chat.v1
+        | ${closed_after}=    Evaluate    ${info}[closed_at] - ${info}[handshake_done_at]
         """
         connection = self.ctx.connection(alias)
         return {"url": connection.url, "alias": connection.alias, "state": connection.state,
                 "subprotocol": connection.subprotocol,
                 "connect_latency_ms": connection.connect_latency_ms,
+                "opened_at": connection.opened_at,
+                "handshake_done_at": connection.handshake_done_at,
+                "closed_at": connection.closed_at,
                 "close_code": connection.close_code, "close_reason": connection.close_reason,
                 "received": connection.buffer.received,
                 "buffered": len(connection.buffer.snapshot()),

@@ -50,7 +50,9 @@ class ReceivingKeywords(Component):
         | ${blob}=    Wait For Message    type=binary
         """
         wanted = self._filter(template, path, operator, expected, regex, type)
-        return self.take(wanted, timeout, alias).value
+        frame = self.take(wanted, timeout, alias)
+        self.ctx.connection(alias).last_returned = frame
+        return frame.value
 
     @keyword
     def wait_for_message_where(self, path: str, operator: AssertionOperator | None = None,
@@ -97,7 +99,32 @@ class ReceivingKeywords(Component):
             raise AssertionError(self._no_match(connection, wanted, seconds, len(frames), count))
         for frame in frames:
             self.ctx.log_frame("<<", frame.raw)
+        connection.last_returned = frames[-1]
         return [frame.value for frame in frames]
+
+    @keyword
+    def get_last_message_arrival(self, alias: str | None = None) -> float:
+        """Returns when the frame last returned by a wait arrived, in ``perf_counter`` s.
+
+        The frame is the one `Wait For Message` or `Wait For Message Where` returned last
+        on the connection, or the last of `Wait For Messages`; its arrival is the time the
+        background reader received it (Python's ``time.perf_counter()``, the clock of the
+        times of `Get Connection Info`), not the time the wait returned it. Fails if no
+        wait has returned a frame on the connection yet.
+
+        Example:
+        | ${info}=    Get Connection Info
+        | Send Json    {"type": "ping", "timestamp": 1}
+        | Wait For Message    {"type": "pong"}
+        | ${arrived}=    Get Last Message Arrival
+        | ${since_handshake_s}=    Evaluate    ${arrived} - ${info}[handshake_done_at]
+        """
+        connection = self.ctx.connection(alias)
+        frame = connection.last_returned
+        if frame is None:
+            raise AssertionError(f"No wait has returned a message on {connection.describe()} "
+                                 f"yet.")
+        return frame.arrived_ns / 1e9
 
     @keyword
     def message_should_not_arrive(self, template: dict | list | str | None = None,
