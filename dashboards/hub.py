@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
@@ -27,18 +27,6 @@ class Subscriber(Protocol):
 
     @property
     def channels(self) -> set[str]: ...
-
-
-def fan_out(connections: list[ServerConnection], text: str) -> None:
-    """``broadcast`` with the frame serialized once: a server frame is unmasked and, with
-    compression off, the same bytes for every connection."""
-    if len(connections) < 8:
-        broadcast(connections, text)
-        return
-    data = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
-    for ws in connections:
-        if ws.protocol.state is State.OPEN and ws.send_in_progress is None:
-            ws.transport.write(data)
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -73,23 +61,11 @@ class Hub:
         self._clock = clock
         self.sessions: dict[str, Session] = {}
 
-    def publish(self, dashboard: str, channel: str, frame: dict[str, Any],
-                subscribers: Iterable[Subscriber]) -> tuple[int, str]:
-        """Number, log and send ``frame`` to the subscribers of ``channel``; return seq, text."""
-        self.seq[dashboard] += 1
-        seq = self.seq[dashboard]
-        text = encode({**frame, "seq": seq})
-        log = self._log[dashboard]
-        log.append(LoggedEvent(seq, channel, text, frame["type"], self._clock()))
-        if len(log) > REPLAY_LOG_LIMIT:
-            log.popleft()
-        fan_out([s.ws for s in subscribers if channel in s.channels], text)
-        return seq, text
-
     def publish_many(self, dashboard: str, items: list[tuple[str, dict[str, Any]]],
                      subscribers: Iterable[Subscriber]) -> list[tuple[int, str]]:
-        """``publish`` for several events at once: one write per subscriber carrying every
-        frame of its channels, in seq order (one syscall instead of one per event)."""
+        """Number, log and send events to the subscribers of their channels; return each
+        one's seq and text. One write per subscriber carries every frame of its channels,
+        in seq order (one syscall instead of one per event)."""
         out: list[tuple[int, str]] = []
         wire: list[tuple[str, bytes]] = []
         log = self._log[dashboard]

@@ -16,7 +16,7 @@ Test Teardown     Restore Baseline And Release The Metric Values
 # One metric at a time through every state: metric, value, state entered, seam type.
 # (pain 0.25 changes no state: it prepares HARMONIOUS_FLOW.)
 @{SEAM_WALK}
-...                  chaos    0.75    UNKNOWN    pause_seam
+...                  chaos    0.7512    UNKNOWN    pause_seam
 ...                  clarity    0.55    CHAOTIC_CREATION    chaos_seam
 ...                  chaos    0.15    UNKNOWN    pause_seam
 ...                  clarity    0.85    CRYSTALLIZATION    weave_seam
@@ -161,6 +161,37 @@ Test Teardown     Restore Baseline And Release The Metric Values
     Record Should Be Stored    7.6    the seam into ${seam}[to]    SEAM_STORED_QUERY
     ...    from_state=${seam}[from]    to_state=${seam}[to]    seam_type=${seam}[seam_type]
     ...    timestamp=${seam}[timestamp]
+
+7.6 Every Seam Condition Is Strict At Its Edges    # robocop: off=LEN04,LEN06
+    [Documentation]    From the baseline (CREATIVE_TENSION), one metric at a time onto each
+    ...    limit of each state's condition: a value on the limit does not yet meet it
+    ...    (no seam, or a seam to the state the other values give), one past it does.
+    [Tags]    rule:seams.classification    rule:seams.first-match-wins    rule:seams.event-on-change
+    [Setup]    Watch The Seams From The Baseline
+    [Template]    Seam Edge Should Decide
+    chaos    0.6    UNKNOWN
+    chaos    0.4    ${None}
+    chaos    0.45    CREATIVE_TENSION
+    clarity    0.7    UNKNOWN
+    clarity    0.8    CREATIVE_TENSION
+    trust    0.81    ${None}
+    pain    0.29    HARMONIOUS_FLOW
+    trust    0.8    CREATIVE_TENSION
+    pain    0.3    ${None}
+    clarity    0.81    ${None}
+    chaos    0.2    UNKNOWN
+    chaos    0.19    CRYSTALLIZATION
+    clarity    0.8    UNKNOWN
+    chaos    0.7    ${None}
+    clarity    0.6    ${None}
+    chaos    0.71    ${None}
+    clarity    0.59    CHAOTIC_CREATION
+    chaos    0.45    UNKNOWN
+    clarity    0.65    ${None}
+    trust    0.5    ${None}
+    pain    0.6    ${None}
+    trust    0.49    ${None}
+    pain    0.61    CRISIS_MODE
 
 7.7 An Alert Escalates Under One Id And Resolves Once
     [Documentation]    Pain 0.55 opens a P2 alert, 0.75 escalates it to P0 under the same id,

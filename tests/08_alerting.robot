@@ -54,6 +54,18 @@ Test Teardown     End Alerting Test
     Escalation Should Have Stopped    ${acked}
     Escalation Should Have Stopped    ${resolved}
 
+8.1 An Alert That Escalates To P0 Runs The Whole P0 Chain
+    [Documentation]    pain 0.55 opens a P2 alert, which notifies nobody; at 0.75 it escalates
+    ...    to P0 under the same id and then reaches the DevOps Lead at once and the SRE at
+    ...    5 min (scaled) like any P0 alert.
+    [Tags]    rule:notify.p0-escalation    rule:alerts.escalates-same-id
+    ${p2}    ${_}=    Raise Alert    pain    0.55    P2
+    ${p0}    ${_}=    Raise Alert    pain    0.75    P0
+    Should Be Equal    ${p0}[id]    ${p2}[id]
+    &{immediate}=    Immediate Notifications Should Reach The DevOps Lead    ${p0}
+    Slack Should Reach    sre    ${p0}    timeout=${5 * 60 * ${ESCALATION_TIME_SCALE} + 5}s
+    ...    after=${immediate}[slack][seq]
+
 8.2 P1 Trust Below 0.55 Reaches The Team Within Its Window
     [Documentation]    trust 0.5 raises a P1 alert: the team (SRE) gets a Slack message within
     ...    the grouping window P1_GROUP_WAIT_S, which is itself within the document's 15 min.

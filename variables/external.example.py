@@ -86,3 +86,6 @@ ALERT_RECIPIENTS = {}
 # set ALERT_COOLDOWN_S=0 so that earlier alerts cannot silence the notifications under test.
 ESCALATION_TIME_SCALE = 0.01
 P1_GROUP_WAIT_S = 2
+# How late an escalation step may arrive after it is due (ms). 500 tells a 15-minute step
+# from a 16-minute one at the scale above; raise it for a deployment that delivers slower.
+NOTIFICATION_TOLERANCE_MS = 500

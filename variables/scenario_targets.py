@@ -49,7 +49,7 @@ P0_NOTIFICATION_LIMIT_MS = 1000
 # grouping window may not exceed it). Tolerance on top of the configured window for the
 # delivery itself:
 P1_NOTIFICATION_LIMIT_S = 900
-NOTIFICATION_TOLERANCE_MS = 1000
+NOTIFICATION_TOLERANCE_MS = 500
 # Expected results, reliability: auto-recovery < 5 seconds (scenario 8.3: from the triggering
 # metric until the recovery action and its voices are active).
 AUTO_RECOVERY_LIMIT_MS = 5000
