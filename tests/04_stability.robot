@@ -131,10 +131,13 @@ Count Heartbeats For
 
 Open A Session That Saw An Alert
     [Documentation]    Opens a session on Pulse (alias ``before``) subscribed to ``alerts`` and
-    ...    raises a P2 alert of pain that it receives; returns the session id and the alert's
-    ...    ``seq``.
+    ...    raises P2 alerts of chaos and then pain that it receives; returns the session id
+    ...    and the pain alert's ``seq``.
     ${welcome}=    Open Session    pulse    alias=before
     Subscribe To    before    alerts
+    # An earlier event too: a replay must leave out everything up to last_seq.
+    Set Metric    chaos    0.25    alias=before
+    Wait For Message    {"type": "slo_alert", "alert": {"metric": "chaos"}}    alias=before
     Set Metric    pain    0.55    alias=before
     ${alert}=    Wait For Message    {"type": "slo_alert", "alert": {"metric": "pain"}}
     ...    alias=before

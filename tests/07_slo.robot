@@ -182,11 +182,11 @@ Test Teardown     Restore Baseline And Release The Metric Values
     chaos    0.2    UNKNOWN
     chaos    0.19    CRYSTALLIZATION
     clarity    0.8    UNKNOWN
-    chaos    0.7    ${None}
-    clarity    0.6    ${None}
     chaos    0.71    ${None}
+    clarity    0.6    ${None}
     clarity    0.59    CHAOTIC_CREATION
-    chaos    0.45    UNKNOWN
+    chaos    0.7    UNKNOWN
+    chaos    0.45    ${None}
     clarity    0.65    ${None}
     trust    0.5    ${None}
     pain    0.6    ${None}
