@@ -105,8 +105,10 @@ Test Teardown     Close All Connections
 
 5.4 Timestamps Are Accepted Within 24 Hours Of Server Time
     [Documentation]    Records stamped 25 hours before or after now are refused whole with
-    ...    ``validation_error``; records stamped just inside the window (24 hours less 30 s,
-    ...    room for clocks that differ a little) are accepted.
+    ...    ``validation_error``; a record stamped just inside the window (24 hours less 30 s
+    ...    ago: room for clocks that differ a little) is accepted. (Not one stamped in the
+    ...    future: it would stay the latest stored value of its metric for a day, which a
+    ...    restart must serve.)
     [Tags]    rule:validation.timestamp-window
     [Setup]    Hold The Metric Values And Connect
     ${past}=    Milliseconds Since The Epoch    hours_from_now=-25
@@ -118,9 +120,6 @@ Test Teardown     Close All Connections
     ${past}=    Milliseconds Since The Epoch    hours_from_now=${-24 + 30 / 3600}
     Message Should Be Accepted
     ...    {"type": "metric_update", "metric": "pain", "value": 0.3, "timestamp": ${past}}    1
-    ${future}=    Milliseconds Since The Epoch    hours_from_now=${24 - 30 / 3600}
-    Message Should Be Accepted
-    ...    {"type": "metrics", "data": {"pain": 0.3}, "timestamp": ${future}}    1
     [Teardown]    Restore Baseline And Release The Metric Values
 
 5.2 A 10 MB Message Closes The Connection With 1009

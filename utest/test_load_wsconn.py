@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from LoadGenerator.wsconn import RECV_BYTES, WsConnection, open_connection
+from LoadGenerator.wsconn import (
+    RECV_BYTES,
+    SO_TIMESTAMPNS,
+    TIMESPEC,
+    WsConnection,
+    open_connection,
+)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 
@@ -131,6 +137,35 @@ def servers() -> Iterator[list[RawServer]]:
     yield made
     for server in made:
         server.close()
+
+
+@pytest.fixture
+def kernel_stamping() -> Iterator[None]:
+    """Keeps receive timestamping switched on in the kernel while a test runs.
+
+    Linux stamps arriving packets only while some socket has asked for it; when the last
+    such socket closed, the first one to ask again switches stamping on through deferred
+    work, and a packet that arrives before that work ran is stamped when it is read. A
+    UDP socket that asks, and sends itself datagrams until one comes back stamped before
+    it was read, makes sure stamping is on."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    probe.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            probe.sendto(b"x", probe.getsockname())
+            assert select.select([probe], [], [], 1)[0]
+            before = time.time_ns()
+            _, ancillary, _, _ = probe.recvmsg(16, 64)
+            stamps = [TIMESPEC.unpack_from(data) for level, kind, data in ancillary
+                      if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
+            if stamps and stamps[0][0] * 1_000_000_000 + stamps[0][1] < before:
+                break
+            assert time.monotonic() < deadline, "the kernel never stamped a datagram"
+        yield
+    finally:
+        probe.close()
 
 
 def connect(servers: list[RawServer], **options: bytes) -> tuple[RawServer, WsConnection]:
@@ -269,7 +304,7 @@ def test_the_connection_ends_when_the_server_goes(servers: list[RawServer]) -> N
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_TIMESTAMPNS is Linux's")
 def test_arrival_is_the_kernels_receive_time_not_the_read_time(
-        servers: list[RawServer]) -> None:
+        servers: list[RawServer], kernel_stamping: None) -> None:
     server, conn = connect(servers)
     assert conn.stamped
     sent = time.monotonic_ns()
