@@ -3,6 +3,7 @@ Documentation     Scenario 5: error handling.
 
 Resource          ../resources/dashboards.resource
 Resource          ../resources/database.resource
+Variables         ../variables/hostile_input.py
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -60,6 +61,77 @@ Test Teardown     Close All Connections
     Measure Round Trip
     ...    {"type": "ping", "timestamp": 11, "client": "qa", "extra": {"nested": [1, 2]}}
     ...    {"type": "pong", "timestamp": 11}
+
+5.1 NaN And Infinity Are Not JSON
+    [Documentation]    RFC 8259 has no ``NaN``, ``Infinity`` or ``-Infinity``: a message
+    ...    holding one is ``invalid_json``, nothing of it is stored, and the connection keeps
+    ...    working.
+    [Tags]    rule:frames.nan-infinity-invalid-json    rule:errors.connection-stays-open
+    [Setup]    Hold The Metric Values And Connect
+    [Template]    Text Should Be Rejected Whole
+    {"type": "ping", "timestamp": NaN}    invalid_json
+    {"type": "ping", "timestamp": Infinity}    invalid_json
+    {"type": "metric_update", "metric": "pain", "value": NaN, "source": "{source}"}    invalid_json
+    {"type": "metrics", "data": {"pain": -Infinity}, "source": "{source}"}    invalid_json
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.4 A Number Out Of Range For Its Field Is A Validation Error
+    [Documentation]    Valid JSON numbers no field can hold (``1e309``, a 5,000-digit integer)
+    ...    are refused with ``validation_error`` echoing the id, never an ``internal_error``;
+    ...    nothing of the message is stored and the connection keeps working.
+    [Tags]    rule:frames.out-of-range-number    rule:frames.id-echoed    rule:errors.connection-stays-open
+    [Setup]    Hold The Metric Values And Connect
+    [Template]    Text Should Be Rejected Whole
+    # robocop: off=LEN08
+    {"type": "ping", "timestamp": ${OUT_OF_RANGE_FLOAT}, "id": "{id}"}    validation_error
+    {"type": "ping", "timestamp": ${HUGE_INTEGER}, "id": "{id}"}    validation_error
+    {"type": "metric_update", "metric": "pain", "value": ${OUT_OF_RANGE_FLOAT}, "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "metric_update", "metric": "pain", "value": ${HUGE_INTEGER}, "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "metrics", "data": {"pain": 0.3}, "timestamp": ${HUGE_INTEGER}, "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "metrics_batch", "records": [{"metric": "pain", "value": 0.3, "timestamp": ${OUT_OF_RANGE_FLOAT}}], "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "ping", "timestamp": 1, "id": ${HUGE_INTEGER}}    validation_error
+    # robocop: on=LEN08
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.1 Any JSON String Is Accepted And Echoed As Valid JSON
+    [Documentation]    An ``id`` holding a lone surrogate escape (legal JSON) is carried by
+    ...    the reply unchanged, in a frame that is RFC 8259 JSON in valid UTF-8 (a client
+    ...    closes with 1007 on invalid UTF-8, and a frame that is not JSON does not match).
+    [Tags]    rule:frames.any-json-string-accepted    rule:frames.server-valid-utf8    rule:frames.id-echoed
+    [Setup]    Connect To Dashboard    pulse
+    [Template]    Reply Should Echo The Id
+    {"type": "ping", "timestamp": 21, "id": "${LONE_SURROGATE_ESCAPE}"}    pong
+    {"type": "ping", "timestamp": 22, "id": "a${LONE_LOW_SURROGATE_ESCAPE}b"}    pong
+    {"type": "subscribe", "channels": ["pain"], "id": "${LONE_SURROGATE_ESCAPE}"}    subscribed
+    {"type": "teleport", "id": "${LONE_SURROGATE_ESCAPE}"}    error
+
+5.4 A Lone Surrogate Where A Name Is Expected Gets The Contract's Error
+    [Documentation]    A lone surrogate escape as the type, a metric name, a source or a
+    ...    channel is refused with the error of any other wrong name, echoing the id, and
+    ...    the connection keeps working.
+    [Tags]    rule:frames.any-json-string-accepted    rule:frames.server-valid-utf8    rule:validation.rejected-whole
+    [Setup]    Hold The Metric Values And Connect
+    [Template]    Text Should Be Rejected Whole
+    # robocop: off=LEN08
+    {"type": "${LONE_SURROGATE_ESCAPE}", "id": "{id}"}    unknown_type
+    {"type": "metrics", "data": {"${LONE_SURROGATE_ESCAPE}": 0.3}, "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "metric_update", "metric": "${LONE_SURROGATE_ESCAPE}", "value": 0.3, "source": "{source}", "id": "{id}"}    validation_error
+    {"type": "metrics", "data": {"pain": 0.3}, "source": "x${LONE_SURROGATE_ESCAPE}", "id": "{id}"}    validation_error
+    {"type": "subscribe", "channels": ["${LONE_SURROGATE_ESCAPE}"], "id": "{id}"}    unknown_channel
+    # robocop: on=LEN08
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.1 A Metric Whose Id Is A Lone Surrogate Is Acknowledged And Applied
+    [Documentation]    A valid metric with a lone surrogate escape as its ``id`` is
+    ...    acknowledged with that id and reaches the live state: subscribers see its value.
+    [Tags]    rule:frames.any-json-string-accepted    rule:frames.id-echoed    rule:ingest.metrics-acked
+    [Setup]    Hold The Metric Values And Connect
+    Subscribe To    pulse    pain
+    Reply Should Echo The Id
+    ...    {"type": "metric_update", "metric": "pain", "value": 0.41, "id": "${LONE_SURROGATE_ESCAPE}"}
+    ...    metrics_received
+    Wait For Message    {"type": "metrics_update", "data": {"pain": 0.41}}
+    [Teardown]    Restore Baseline And Release The Metric Values
 
 5.4 A Message With An Invalid Value Is Rejected Whole
     [Documentation]    Each message below has one invalid value among valid ones: it is
@@ -198,6 +270,33 @@ Message Should Be Rejected Whole
     IF    $SYSTEM['database_url']
         No Record Of Source Should Be Stored    ${source}
     END
+
+Text Should Be Rejected Whole
+    [Documentation]    Sends ``text`` verbatim, ``{source}`` and ``{id}`` in it replaced by a
+    ...    source of its own; expects an ``error`` with ``code`` (echoing that id where the
+    ...    text has ``{id}``) that follows the contract, a connection that keeps working and,
+    ...    where the database can be read, no row of that source.
+    [Arguments]    ${text}    ${code}
+    ${source}=    Unique Source    rejected
+    ${sent}=    Replace String    ${text}    {source}    ${source}
+    ${sent}=    Replace String    ${sent}    {id}    ${source}
+    ${error}=    Error Should Answer    ${sent}    ${code}
+    IF    '{id}' in $text
+        Should Be Equal    ${error}[id]    ${source}    the error does not echo the id
+    END
+    IF    $SYSTEM['database_url']
+        No Record Of Source Should Be Stored    ${source}
+    END
+
+Reply Should Echo The Id
+    [Documentation]    Sends ``text`` verbatim and expects a reply of ``reply_type`` that
+    ...    follows the contract and carries the ``id`` of ``text``, decoded as JSON.
+    [Arguments]    ${text}    ${reply_type}
+    ${id}=    Get Json Value    ${text}    $.id
+    Send Text    ${text}
+    ${reply}=    Wait For Message    {"type": "${reply_type}"}
+    Frame Should Follow The Contract    ${reply}
+    Should Be Equal    ${reply}[id]    ${id}    the reply does not carry the id unchanged
 
 Message Should Be Accepted
     [Documentation]    Sends ``message`` (JSON) with an id and expects its

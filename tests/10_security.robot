@@ -4,6 +4,7 @@ Documentation     Scenario 10: security — validation against injection, rate l
 
 Resource          ../resources/dashboards.resource
 Resource          ../resources/database.resource
+Resource          ../resources/performance.resource
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -53,11 +54,14 @@ Test Teardown     Close All Connections
     [Tags]    rule:limits.rate-token-bucket
     ...       rule:limits.rate-limited-not-processed
     ...       rule:errors.connection-stays-open
+    ...       rule:frames.id-echoed
     Connect To Dashboard    pulse
-    ${sent}=    Send At Rate    {"type": "ping", "timestamp": 1}    rate=1000    duration=1s
+    ${sent}=    Send At Rate    {"type": "ping", "timestamp": 1, "id": 0}    rate=1000
+    ...    duration=1s    sequence_field=id
     ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    operator=matches
     ...    expected=^(pong|error)$    timeout=10s
     ${pongs}=    Flood Answers Should Respect The Rate Limit    ${answers}    ${sent}[elapsed_s]
+    Each Message Should Be Answered Once By Id    ${answers}    ${sent}[sent]
     Connection Should Be Open
     Record Figure    10.2    messages passed in a 1000/s flood    ${pongs}    messages
     Figure Should Meet Target    10.2    flood messages answered
@@ -70,6 +74,23 @@ Test Teardown     Close All Connections
     Connect To Dashboard    pulse
     Run Keyword And Ignore Error    Send At Rate    {"type": "ping"}    rate=2000    duration=2s
     Connection Should Be Closed    code=1008    timeout=10s
+
+10.2 A Client That Stops Reading Is Disconnected With 1008
+    [Documentation]    A client sends pings and reads none of the pongs until the server owes
+    ...    it more than 4 × ``MAX_MESSAGE_BYTES``: the server closes the connection with 1008
+    ...    instead of buffering without bound, and its memory stays bounded.
+    [Tags]    rule:frames.unread-buffer-1008
+    &{plan}=    Plan A Client That Owes More Than The Unread Bound
+    ${unwatched}=    Start Watching The System
+    ${result}=    Run Slow Consumer    ${SYSTEM}[urls][pulse]
+    ...    {"type": "ping", "timestamp": 1, "id": "{id}"}    unread_bytes=${plan}[unread_bytes]
+    ...    rate=${plan}[rate]    id_digits=64    max_duration=20s    &{SYSTEM}[producer]
+    Server RSS Growth Should Stay Bounded    ${unwatched}    ${plan}[bound]
+    Should Be Equal    ${result}[ended]    close frame
+    ...    The server owed ${result}[unread_bytes] bytes of replies and the connection ended: ${result}[ended]
+    Should Be Equal As Integers    ${result}[close_code]    1008
+    Record Figure    10.2    replies owed to a client that stopped reading    ${result}[unread_bytes]
+    ...    bytes    > ${plan}[bound]
 
 10.3 Connections Beyond The Limit Are Refused With 503
     [Documentation]    The Voices dashboard accepts connections up to its limit; the next
@@ -136,6 +157,17 @@ Test Teardown     Close All Connections
     Wait For Message    {"type": "welcome", "dashboard": "pulse"}
     Connect To Dashboard    pulse    alias=no_origin
 
+10.5 A Repeated Origin Or Authorization Header Is Refused With 400
+    [Documentation]    A malformed handshake is refused with HTTP 400, never 500 and never
+    ...    let in: one with its Origin header twice (an Origin the target allows, where the
+    ...    variables name one), one with its Authorization header twice (the producer's token
+    ...    both times, where the target requires tokens).
+    [Tags]    rule:auth.repeated-origin-400    rule:auth.repeated-authorization-400
+    ${origin}=    An Origin The Target Allows
+    Handshake With Origin Twice Should Be Refused    ${origin}
+    ${token}=    A Token The Target Accepts
+    Handshake With Authorization Twice Should Be Refused    ${token}
+
 
 *** Keywords ***
 The Target Should Require Tokens
@@ -188,6 +220,83 @@ Flood Answers Should Respect The Rate Limit
     ${allowed}=    Evaluate    ${RATE_LIMIT_BURST} + ${RATE_LIMIT_PER_S} * (${elapsed_s} + 0.5)
     Should Be True    ${pongs} <= ${allowed}    ${pongs} pongs passed, at most ${allowed} allowed
     RETURN    ${pongs}
+
+Each Message Should Be Answered Once By Id
+    [Documentation]    The ``answers`` to ``count`` messages numbered 0 … count - 1 in their
+    ...    ``id``: each answer, ``rate_limited`` ones included, carries the id of one of them,
+    ...    and each id is answered once.
+    [Arguments]    ${answers}    ${count}
+    ${ids}=    Evaluate    sorted(a.get('id', -1) for a in $answers)
+    ${missing}=    Evaluate    [a for a in $answers if 'id' not in a][:3]
+    Should Be Empty    ${missing}    answers without the id of their message, e.g.
+    ${expected}=    Evaluate    list(range(${count}))
+    Lists Should Be Equal    ${ids}    ${expected}    each id must be answered exactly once
+
+An Origin The Target Allows
+    [Documentation]    The Origin the variables name as allowed, else any (a target with no
+    ...    allow-list lets every Origin in).
+    IF    $SYSTEM['access']['allowed_origin']
+        RETURN    ${SYSTEM}[access][allowed_origin]
+    END
+    RETURN    https://dashboards.example
+
+A Token The Target Accepts
+    [Documentation]    The producer's token where the variables name one, else any (a target
+    ...    without tokens does not read it).
+    IF    $SYSTEM['access']['producer_token']
+        RETURN    ${SYSTEM}[access][producer_token]
+    END
+    RETURN    any-token
+
+Handshake With Origin Twice Should Be Refused
+    [Documentation]    A handshake to Pulse with two Origin headers, both ``origin``, is
+    ...    refused with HTTP 400.
+    [Arguments]    ${origin}
+    VAR    @{pair}    Origin    ${origin}
+    VAR    @{headers}    ${pair}    ${pair}
+    Connect Should Be Refused    ${SYSTEM}[urls][pulse]    status=400    headers=${headers}
+    ...    &{SYSTEM}[producer]
+
+Handshake With Authorization Twice Should Be Refused
+    [Documentation]    A handshake to Pulse with two Authorization headers, both bearing
+    ...    ``token``, is refused with HTTP 400.
+    [Arguments]    ${token}
+    VAR    @{tokens}    ${token}    ${token}
+    Connect Should Be Refused    ${SYSTEM}[urls][pulse]    status=400    token=${tokens}
+    ...    &{SYSTEM}[tls]
+
+Plan A Client That Owes More Than The Unread Bound
+    [Documentation]    The ``bound`` (4 × the target's ``MAX_MESSAGE_BYTES``), the
+    ...    ``unread_bytes`` to leave unread (that plus what the network holds) and the
+    ...    ``rate`` of pings (95 % of the rate limit). Skips the test, with the reason, when
+    ...    pongs of 100 bytes or more at that rate cannot add up to ``unread_bytes`` in 15 s:
+    ...    the contract's keepalive drops a client that does not read after 20 s.
+    VAR    ${bound}    ${4 * ${SYSTEM}[max_message_bytes]}
+    VAR    &{plan}    bound=${bound}    unread_bytes=${bound + ${SLOW_CONSUMER_NETWORK_BYTES}}
+    ...    rate=${0.95 * ${RATE_LIMIT_PER_S}}
+    ${seconds}=    Evaluate    $plan['unread_bytes'] / ($plan['rate'] * 100)
+    VAR    ${reason}
+    ...    With MAX_MESSAGE_BYTES ${SYSTEM}[max_message_bytes], a client allowed
+    ...    ${RATE_LIMIT_PER_S} messages/s needs about ${seconds} s to be owed
+    ...    ${plan}[unread_bytes] bytes, and the keepalive drops it after 20 s: run against a
+    ...    deployment with a smaller MAX_MESSAGE_BYTES to test the bound.
+    ...    separator=${SPACE}
+    Skip If    ${seconds} > 15    ${reason}
+    RETURN    ${plan}
+
+Server RSS Growth Should Stay Bounded
+    [Documentation]    Stops sampling the system (see `Start Watching The System`) and
+    ...    records the growth of its RSS while the client did not read: under the unread
+    ...    ``bound`` plus 64 MiB (room for whatever else the run does meanwhile).
+    [Arguments]    ${unwatched}    ${bound}
+    IF    $unwatched
+        Record Not Checked    10.2    server RSS while a client did not read    ${unwatched}
+        RETURN
+    END
+    ${resources}=    Stop Resource Monitor    charts=${False}
+    ${growth}=    Evaluate    $resources['rss']['max'] - $resources['rss']['first']
+    Figure Should Meet Target    10.2    server RSS growth while a client did not read    ${growth}
+    ...    MiB    < ${bound / 1048576 + 64}
 
 Open Connections Until Refused
     [Documentation]    Opens connections to ``dashboard`` (aliases v0, v1, …) until one is

@@ -39,6 +39,12 @@ SESSION_TTL_S = 60
 MAX_CONNECTIONS = 1000
 RATE_LIMIT_PER_S = 200
 RATE_LIMIT_BURST = 200
+# With the contract's 1 MiB, a client allowed 200 pings a second cannot make the server owe
+# it 4 MiB before the keepalive drops it: the slow-consumer test is then skipped, saying so.
+MAX_MESSAGE_BYTES = 1024 * 1024
+# What the network between the suite and the target holds of an unread connection (more
+# than the default 64 KiB through a proxy or load balancer).
+SLOW_CONSUMER_NETWORK_BYTES = 64 * 1024
 
 # Process control by the deployment's own means (4.4 restart, 4.5 database outage). Each
 # command returns once done; leave one empty to skip the tests that need it.

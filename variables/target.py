@@ -48,6 +48,13 @@ MAX_CONNECTIONS = 1000
 # Rate limit of the target per connection (protocol.md section 9 defaults).
 RATE_LIMIT_PER_S = 200
 RATE_LIMIT_BURST = 200
+# Largest message of the target (protocol.md section 9 default). A client that stops reading
+# is disconnected once the server owes it 4 × this (section 2).
+MAX_MESSAGE_BYTES = 1024 * 1024
+# What the network between the suite and the target holds of a connection nobody reads (the
+# kernels' socket buffers, a proxy's): the slow-consumer test leaves this much unread beyond
+# the bound. About 42 KB on loopback with its small window; more through a proxy.
+SLOW_CONSUMER_NETWORK_BYTES = 64 * 1024
 
 # -- Process control (4.4 restart, 4.5 database outage) ---------------------------------------
 # Shell commands that act on the target by its own means, e.g. "systemctl restart dashboards",
@@ -97,8 +104,12 @@ EMBEDDED_ACCESS = {
     "allowed_origin": "https://dashboards.example",
     "refused_origin": "https://elsewhere.example",
 }
+# Small enough that a client allowed RATE_LIMIT_PER_S pings a second can make the server owe
+# it 4 × this before the keepalive (20 s) drops it; a batch of 1000 records still fits.
+EMBEDDED_MAX_MESSAGE_BYTES = 48 * 1024
 EMBEDDED_SETTINGS = {
     "HEARTBEAT_INTERVAL_MS": "5000",
+    "MAX_MESSAGE_BYTES": str(EMBEDDED_MAX_MESSAGE_BYTES),
     "UPDATE_INTERVAL_MS": "500",
     "VOICE_COOLDOWN_S": str(VOICE_COOLDOWN_S),
     "MAX_CONNECTIONS": str(MAX_CONNECTIONS),

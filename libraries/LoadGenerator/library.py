@@ -22,6 +22,7 @@ from .figures import as_number, as_operator, figure_at
 from .report import charts as chart_html
 from .report import summary_table
 from .runner import LoadRun
+from .slowconsumer import run_slow_consumer
 
 __version__ = "0.2.0"
 
@@ -219,6 +220,64 @@ class LoadGenerator:
                         token=token, ca_bundle=ca_bundle, client_cert=client_cert,
                         client_key=client_key, verify=verify)
         return self.wait_for_load(name, charts=charts, latency_limit=latency_limit)
+
+    @keyword
+    def run_slow_consumer(self, url: Secret | str, message: str, unread_bytes: int,
+                          rate: float = 100.0, max_duration: timedelta = timedelta(seconds=30),
+                          id_field: str = "id", id_digits: int = 1,
+                          drain_timeout: timedelta = timedelta(seconds=10),
+                          headers: dict[str, str] | None = None,
+                          token: Secret | str | None = None, ca_bundle: str | None = None,
+                          client_cert: str | None = None, client_key: str | None = None,
+                          verify: bool = True) -> dict[str, Any]:
+        """Plays a client that stops reading and returns how the server dealt with it.
+
+        One connection to ``url`` sends ``message`` (``{id}`` in it becomes the message's
+        number, at least ``id_digits`` digits) and reads the reply to learn its size. Then
+        it sends ``rate`` messages a second and reads nothing, until their replies add up
+        to ``unread_bytes`` (or ``max_duration`` passes). Then it reads everything there is
+        for up to ``drain_timeout``. The connection asks for a small receive buffer and
+        small TCP segments, so that the network between the two holds little (about
+        42 KB on loopback): what the client leaves unread beyond that, the server has to
+        keep, or refuse to.
+
+        The result: ``reply_bytes`` (one reply), ``sent`` and ``unread_bytes`` (the replies
+        owed while not reading), ``paused_s``, ``client_backlog_bytes`` (what this client
+        could not send: a server that stops reading shows here), ``replies_read``,
+        ``drain_s``, ``close_code`` (of the server's close frame, else None) and ``ended``:
+        ``close frame``, ``without a close frame`` (reset or closed without one) or
+        ``open`` (every reply read and the connection still open).
+
+        ``headers``, ``token``, ``ca_bundle``, ``client_cert``, ``client_key`` and
+        ``verify``: see `TLS and credentials`.
+
+        Example:
+        | ${result}=    Run Slow Consumer    ws://127.0.0.1:3001
+        | ...    {"type": "ping", "timestamp": 1, "id": "{id}"}    unread_bytes=${400000}
+        | ...    rate=180    id_digits=64
+        | Should Be Equal As Integers    ${result}[close_code]    1008
+        """
+        target = secret_value(url)
+        if target is None:
+            raise ValueError("A URL is required.")
+        if rate <= 0 or unread_bytes <= 0:
+            raise ValueError("rate and unread_bytes must be positive.")
+        if "{id}" not in message:
+            raise ValueError(f"The message needs the placeholder {{id}}, to find its reply: "
+                             f"{message}")
+        cfg = LoadConfig(url=target, headers=dict(headers or {}), token=secret_value(token),
+                         ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
+                         verify=verify, secret_url=not isinstance(url, str))
+        if not verify and is_secure(target):
+            warn_unverified(unverified_warning(cfg.log_url))
+        logger.info(f"Slow consumer on {cfg.log_url}: {rate:g} msg/s unread until "
+                    f"{unread_bytes} bytes of replies are owed; message {message}")
+        result = run_slow_consumer(
+            target, message, rate, unread_bytes, _seconds(max_duration), id_field=id_field,
+            id_digits=id_digits, headers=cfg.handshake_headers(), context=cfg.tls.context(target),
+            tls=cfg.tls, log_url=cfg.log_url, drain_timeout=_seconds(drain_timeout))
+        logger.info(f"Slow consumer result: {result}")
+        return result
 
     @keyword
     def stop_load(self, name: str = "load") -> dict[str, Any]:

@@ -35,7 +35,7 @@ import socket
 import ssl
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from websockets.client import ClientProtocol
 from websockets.http11 import Response
@@ -52,6 +52,7 @@ except ImportError:  # websockets built without its C extension
 RECV_BYTES = 262_144
 MAX_RESPONSE_BYTES = 65_536
 OnText = Callable[[bytes, int], None]
+SocketOption = tuple[int, int, int]
 NS = 1_000_000_000
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python lacks the name
 TIMESPEC = struct.Struct("@qq")
@@ -90,8 +91,8 @@ def frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
 class WsConnection:
     """One open connection: ``send_text`` and ``read`` never block."""
 
-    __slots__ = ("backlog", "closed", "fd", "fragments", "inbox", "mask_at", "masks", "sock",
-                 "stamped", "text_fragments", "tls")
+    __slots__ = ("backlog", "close_code", "closed", "fd", "fragments", "inbox", "mask_at",
+                 "masks", "sock", "stamped", "text_fragments", "tls")
 
     def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
         self.sock = sock
@@ -103,6 +104,7 @@ class WsConnection:
         self.masks = b""
         self.mask_at = 0
         self.closed = False
+        self.close_code: int | None = None  # the code of the server's close frame
         self.stamped = enable_receive_timestamps(sock)
         self.tls = isinstance(sock, ssl.SSLSocket)
 
@@ -273,6 +275,8 @@ class WsConnection:
             self.write()
         elif opcode == CLOSE:
             # The server's closing handshake: answer with its code, and stop.
+            self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 \
+                else 1005
             self.backlog += frame(CLOSE, payload[:2], self.next_mask())
             self.write()
             self.closed = True
@@ -313,7 +317,8 @@ def enable_receive_timestamps(sock: socket.socket) -> bool:
 def open_connection(url: str, headers: dict[str, str] | None = None,
                     timeout: float = 10.0, context: ssl.SSLContext | None = None,
                     token: str | None = None, tls: TlsOptions | None = None,
-                    log_url: str | None = None) -> WsConnection:
+                    log_url: str | None = None,
+                    socket_options: Sequence[SocketOption] = ()) -> WsConnection:
     """Opening handshake (blocking, within ``timeout``); returns a non-blocking connection.
 
     Only the HTTP response goes through websockets' protocol; whatever the server sent
@@ -323,11 +328,12 @@ def open_connection(url: str, headers: dict[str, str] | None = None,
     the options it was built from, for messages, which name the URL as ``log_url``
     (default: ``url`` with its secrets as ``***``). ``token`` is sent as
     ``Authorization: Bearer <token>``. A refusal raises websockets' ``InvalidStatus``, a
-    TLS failure `TlsError` with a readable message.
+    TLS failure `TlsError` with a readable message. ``socket_options`` (level, option,
+    value) are set before the TCP connect, where options such as ``TCP_MAXSEG`` take effect.
     """
     uri = parse_uri(url)
     extra = bearer_headers(token, headers)
-    sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
+    sock = _connect(uri.host, uri.port, timeout, socket_options)
     tls_done = False
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -351,6 +357,27 @@ def open_connection(url: str, headers: dict[str, str] | None = None,
                                               after_handshake=after)) from None
         raise
     return WsConnection(sock, rest)
+
+
+def _connect(host: str, port: int, timeout: float,
+             options: Sequence[SocketOption]) -> socket.socket:
+    """``socket.create_connection``, with ``options`` set on each socket before it connects."""
+    if not options:
+        return socket.create_connection((host, port), timeout=timeout)
+    error: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0,
+                                                              socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            for level, option, value in options:
+                sock.setsockopt(level, option, value)
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as failed:
+            error = failed
+            sock.close()
+    raise error or OSError(f"cannot resolve {host}")
 
 
 def _handshake(sock: socket.socket, uri: WebSocketURI, headers: dict[str, str]) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 from robot.api import logger
 from robot.utils import ConnectionCache
 
+from . import jsontext
 from .connection import Connection
 from .frames import preview
 from .runtime import LoopThread
@@ -68,13 +69,24 @@ class LibraryContext:
 
 
 def as_json_value(value: Any) -> Any:
-    """Accept a template or message given as a JSON string or as a Robot dict/list."""
+    """A message to send, given as a JSON string or as a Robot dict/list."""
     if isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError as error:
             raise ValueError(f"Not valid JSON: {value!r} ({error}). "
                              f"Use 'Send Text' to send arbitrary text.") from None
+    return value
+
+
+def as_template(value: Any) -> Any:
+    """A template or a value to inspect, given as a JSON string or as a Robot dict/list,
+    decoded as received frames are (see ``jsontext``)."""
+    if isinstance(value, str):
+        try:
+            return jsontext.decode(value)
+        except ValueError as error:
+            raise ValueError(f"Not valid JSON: {value!r} ({error}).") from None
     return value
 
 

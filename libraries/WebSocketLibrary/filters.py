@@ -11,6 +11,7 @@ from assertionengine import AssertionOperator, verify_assertion
 from jsonpath_ng import JSONPath
 from jsonpath_ng.ext import parse as parse_jsonpath
 
+from . import jsontext
 from .frames import Frame
 from .matching import matches, mismatch
 
@@ -59,7 +60,7 @@ def coerce_expected(expected: Any, value: Any) -> Any:
         return None
     if isinstance(value, dict | list):
         try:
-            return json.loads(expected)
+            return jsontext.decode(expected)
         except ValueError:
             return expected
     return expected

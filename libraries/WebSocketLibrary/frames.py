@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from . import jsontext
 
 # Robot's test timeouts arrive as SIGALRM in the main thread: waits block in short slices.
 WAIT_SLICE_S = 0.05
@@ -30,7 +31,7 @@ class Frame:
     def decode(cls, index: int, raw: str | bytes, arrived_ns: int) -> Frame:
         if isinstance(raw, str):
             try:
-                return cls(index, raw, arrived_ns, json.loads(raw), True)
+                return cls(index, raw, arrived_ns, jsontext.decode(raw), True)
             except ValueError:
                 pass
         return cls(index, raw, arrived_ns)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from robot.api import logger
 from robot.api.types import Secret
@@ -24,13 +24,33 @@ from ..connection import Connection, TlsHandshakeError
 from ..sizes import parse_size
 from .base import Component
 
+# A header sent more than once needs name-value pairs; a list of tokens, one Authorization each.
+Headers: TypeAlias = dict[str, str] | list[tuple[str, str]]
+Tokens: TypeAlias = Secret | str | list[Secret | str]
+
+
+def header_pairs(token: Tokens | None, headers: Headers | None) -> list[tuple[str, str]]:
+    """The extra request headers, in order: ``headers`` then one ``Authorization`` per token.
+
+    A token together with an ``Authorization`` header of ``headers`` is refused, as in
+    ``bearer_headers``: which of the two should be sent is not for the library to guess.
+    """
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    tokens = token if isinstance(token, list) else [] if token is None else [token]
+    if not tokens:
+        return pairs
+    if any(name.lower() == "authorization" for name, _ in pairs):
+        bearer_headers(tokens[0], dict(pairs))  # raises the shared message
+    return pairs + [("Authorization", bearer_headers(each)["Authorization"])
+                    for each in tokens]
+
 
 class ConnectionKeywords(Component):
     @keyword
     def connect(self, url: Secret | str, alias: str | None = None,
-                timeout: timedelta | None = None, headers: dict[str, str] | None = None,
+                timeout: timedelta | None = None, headers: Headers | None = None,
                 subprotocols: list[str] | None = None, origin: str | None = None,
-                token: Secret | str | None = None,
+                token: Tokens | None = None,
                 max_message_size: int | str | None = "16 MiB",
                 ca_bundle: str | None = None, client_cert: str | None = None,
                 client_key: str | None = None, verify: bool = True) -> float:
@@ -42,12 +62,16 @@ class ConnectionKeywords(Component):
         so nothing that arrives between keywords is lost.
 
         - ``timeout`` limits the opening handshake (default: the library's timeout).
-        - ``headers`` are extra HTTP headers, ``origin`` sets the Origin header.
+        - ``headers`` are extra HTTP headers, ``origin`` sets the Origin header. Give
+          ``headers`` as a list of name-value pairs to send a header more than once (a
+          malformed request, for testing that a server refuses it).
         - ``subprotocols`` are offered in ``Sec-WebSocket-Protocol``; see `Get Connection Info`
           for the one the server chose.
         - ``token`` is sent as ``Authorization: Bearer <token>``. Give it as a ``Secret``
           (for example ``%{TOKEN}`` in a secret variable) to keep it out of the log. A
-          token and an ``Authorization`` header of ``headers`` together are refused.
+          token and an ``Authorization`` header of ``headers`` together are refused. A
+          list of tokens sends each in an ``Authorization`` header of its own (malformed, as
+          above).
         - ``max_message_size`` is the largest frame accepted from the server (``16 MiB`` by
           default, ``None`` for no limit); a larger frame closes the connection with 1009.
         - ``url`` may be a ``Secret`` too (a URL carrying ``?token=``): it is used as it is,
@@ -108,10 +132,10 @@ class ConnectionKeywords(Component):
     def connect_should_be_refused(self, url: Secret | str, status: int | None = None,
                                   response_headers: dict[str, str] | None = None,
                                   timeout: timedelta | None = None,
-                                  headers: dict[str, str] | None = None,
+                                  headers: Headers | None = None,
                                   subprotocols: list[str] | None = None,
                                   origin: str | None = None,
-                                  token: Secret | str | None = None,
+                                  token: Tokens | None = None,
                                   ca_bundle: str | None = None,
                                   client_cert: str | None = None,
                                   client_key: str | None = None,
@@ -135,6 +159,8 @@ class ConnectionKeywords(Component):
         | Connect Should Be Refused    ${URL}    status=401    token=wrong
         | Connect Should Be Refused    wss://127.0.0.1:3001    status=401
         | ...    ca_bundle=${CA_BUNDLE}
+        | VAR    @{twice}    ${TOKEN}    ${TOKEN}
+        | Connect Should Be Refused    ${URL}    status=400    token=${twice}
         """
         target, shown = self._target(url)
         tls = TlsOptions(ca_bundle, client_cert, client_key, verify)
@@ -196,11 +222,11 @@ class ConnectionKeywords(Component):
         return target, redact_url(target, every_parameter=not isinstance(url, str))
 
     @staticmethod
-    def _options(headers: dict[str, str] | None, subprotocols: list[str] | None,
-                 origin: str | None, token: Secret | str | None,
+    def _options(headers: Headers | None, subprotocols: list[str] | None,
+                 origin: str | None, token: Tokens | None,
                  max_message_size: int | str | None, url: str, shown: str,
                  tls: TlsOptions) -> dict[str, Any]:
-        extra = bearer_headers(token, headers)
+        extra = header_pairs(token, headers)
         options: dict[str, Any] = {
             "max_size": None if max_message_size is None else parse_size(max_message_size)}
         context = tls.context(url)

@@ -11,7 +11,7 @@ from robot.api import logger
 from robotlibcore import keyword
 
 from ..connection import Connection
-from ..context import as_json_value
+from ..context import as_template
 from ..filters import FrameFilter
 from ..heartbeat import HeartbeatMonitor
 from .base import Component
@@ -48,7 +48,7 @@ class HeartbeatKeywords(Component):
         | Heartbeat Monitor Should Be Healthy
         """
         connection = self.ctx.connection(alias)
-        wanted = FrameFilter(as_json_value(template) if template is not None else None,
+        wanted = FrameFilter(as_template(template) if template is not None else None,
                              path, operator, expected)
         key = (id(connection), name)
         if key in self.monitors:

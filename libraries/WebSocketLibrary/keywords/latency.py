@@ -9,7 +9,7 @@ from typing import Any
 from robot.api import logger
 from robotlibcore import keyword
 
-from ..context import as_json_value, compact_json
+from ..context import as_json_value, as_template, compact_json
 from ..filters import FrameFilter
 from ..latency import RoundTrips
 from .base import Component
@@ -37,7 +37,7 @@ class LatencyKeywords(Component):
         | ${rtt}=    Measure Round Trip    {"type":"ping","id":7}    {"type":"pong","id":7}
         | Should Be True    ${rtt} < 200
         """
-        template = as_json_value(reply_template)
+        template = as_template(reply_template)
         text = compact_json(message)
         connection = self.ctx.connection(alias)
         sent_ns = connection.send(text)
@@ -79,7 +79,7 @@ class LatencyKeywords(Component):
         request = as_json_value(message)
         if not isinstance(request, dict):
             raise ValueError("The message must be a JSON object to carry an id field.")
-        template = as_json_value(reply_template) if reply_template is not None else None
+        template = as_template(reply_template) if reply_template is not None else None
         connection = self.ctx.connection(alias)
         seconds = self.ctx.seconds(timeout)
         trips = RoundTrips(connection, request, FrameFilter(template), id_field, count,

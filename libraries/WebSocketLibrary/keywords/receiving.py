@@ -10,7 +10,7 @@ from assertionengine import AssertionOperator
 from robotlibcore import keyword
 
 from ..connection import Connection
-from ..context import as_json_value, recent_traffic
+from ..context import as_template, recent_traffic
 from ..filters import FrameFilter, check_value, path_value
 from ..frames import Frame
 from .base import Component
@@ -202,7 +202,7 @@ class ReceivingKeywords(Component):
         | ${session}=    Get Json Value    ${msg}    $.session_id
         | Get Json Value    ${msg}    $.version    >=    2
         """
-        value = path_value(as_json_value(message), path)
+        value = path_value(as_template(message), path)
         reason = check_value(value, operator, expected, path)
         if reason:
             raise AssertionError(reason)
@@ -223,7 +223,7 @@ class ReceivingKeywords(Component):
     def _filter(template: Any, path: str | None, operator: AssertionOperator | None,
                 expected: Any, regex: str | None, kind: str | None,
                 after_ns: int = 0) -> FrameFilter:
-        return FrameFilter(as_json_value(template) if template is not None else None,
+        return FrameFilter(as_template(template) if template is not None else None,
                            path, operator, expected, regex, kind, after_ns)
 
     def _no_match(self, connection: Connection, wanted: FrameFilter, seconds: float,

@@ -6,7 +6,7 @@ from typing import Any
 
 from robotlibcore import keyword
 
-from ..context import as_json_value
+from ..context import as_template
 from ..filters import FrameFilter
 from ..schema import SchemaCheck
 from .base import Component
@@ -27,7 +27,7 @@ class SchemaKeywords(Component):
         | Message Should Match Schema    ${msg}    ${CURDIR}/schemas/update.json
         """
         check = SchemaCheck(schema)
-        errors = check.errors(as_json_value(message) if isinstance(message, str) else message)
+        errors = check.errors(as_template(message) if isinstance(message, str) else message)
         if errors:
             raise AssertionError(f"The message does not match the schema "
                                  f"({len(errors)} error(s)):\n  " + "\n  ".join(errors))
@@ -47,7 +47,7 @@ class SchemaKeywords(Component):
         | Buffered Messages Should Match Schema    ${CURDIR}/update.json    {"type": "update"}
         """
         check = SchemaCheck(schema)
-        wanted = FrameFilter(as_json_value(template) if template is not None else None)
+        wanted = FrameFilter(as_template(template) if template is not None else None)
         connection = self.ctx.connection(alias)
         frames = [frame for frame in connection.buffer.snapshot() if wanted(frame)]
         if len(frames) < minimum:
