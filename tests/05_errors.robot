@@ -3,6 +3,7 @@ Documentation     Scenario 5: error handling.
 
 Resource          ../resources/dashboards.resource
 Resource          ../resources/database.resource
+Library           String
 Variables         ../variables/hostile_input.py
 
 Suite Setup       Set Up System Under Test
