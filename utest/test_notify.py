@@ -98,6 +98,14 @@ def metric_sample(system: RunningSystem, channel: str, outcome: str) -> float:
     return float(found.group(1))
 
 
+def not_before(scheduled_s: float) -> float:
+    """The earliest a notification scheduled ``scheduled_s`` after its alert may arrive, on
+    the monotonic clock: the system schedules by the wall clock (a schedule survives a
+    restart), and where the wall clock is being slewed it runs apart from the monotonic one
+    (seen: 0.5 % on a VM). 1 % early is allowed; a wrong step is far earlier."""
+    return scheduled_s * 0.99
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -133,8 +141,8 @@ def test_p0_escalates_to_sre_at_5_and_tech_lead_at_15_scaled_minutes(
     sre = capture.wait_for_slack_message(alert["id"], "to SRE", timeout=s(3))
     lead = capture.wait_for_email(alert["id"], recipient=RECIPIENTS["tech_lead"],
                                   subject_regex="^P0", timeout=s(4))
-    assert 300 * SCALE <= sre["monotonic"] - sent < 300 * SCALE + 0.5
-    assert 900 * SCALE <= lead["monotonic"] - sent < 900 * SCALE + 0.5
+    assert not_before(300 * SCALE) <= sre["monotonic"] - sent < 300 * SCALE + 0.5
+    assert not_before(900 * SCALE) <= lead["monotonic"] - sent < 900 * SCALE + 0.5
     assert "Tech Lead" in lead["subject"]
     capture.email_count_should_be(0, alert["id"], recipient=RECIPIENTS["sre"])
 
@@ -171,7 +179,7 @@ def test_p1_alerts_of_one_window_reach_sre_in_one_message_even_if_resolved(
     send(peer, "trust", 0.8)  # resolved within the window: the team is told all the same
     group = capture.wait_for_slack_message(trust["id"], clarity["id"], "to SRE",
                                            regex=r"^\[P1 2 alerts\]", timeout=s(2))
-    assert 0.5 <= group["monotonic"] - sent < 1.0
+    assert not_before(0.5) <= group["monotonic"] - sent < 1.0
     assert "trust = 0.5" in group["text"] and "clarity = 0.93" in group["text"]
     capture.slack_message_count_should_be(1, trust["id"])
     # The next P1 opens a new window: its own message.
@@ -189,7 +197,7 @@ def test_p1_pm_email_after_the_scaled_hour_unless_acknowledged(make_system, noti
     peer.request({"type": "ack_alert", "alert_id": clarity["id"]}, "alert_acknowledged")
     pm = capture.wait_for_email(trust["id"], subject_regex="^P1", recipient=RECIPIENTS["pm"],
                                 timeout=s(4))
-    assert 3600 * 0.0005 <= pm["monotonic"] - sent < 3600 * 0.0005 + 0.5
+    assert not_before(3600 * 0.0005) <= pm["monotonic"] - sent < 3600 * 0.0005 + 0.5
     capture.email_should_not_arrive(clarity["id"], within=s(0.3))
 
 
@@ -287,10 +295,10 @@ def test_pending_and_scheduled_notifications_survive_a_restart_and_none_is_repea
     try:
         slack = capture.wait_for_slack_message(alert["id"], "DevOps Lead", timeout=s(5))
         sre = capture.wait_for_slack_message(alert["id"], "to SRE", timeout=s(5))
-        assert sre["monotonic"] - sent >= 300 * 0.01
+        assert sre["monotonic"] - sent >= not_before(300 * 0.01)
         lead = capture.wait_for_email(alert["id"], recipient=RECIPIENTS["tech_lead"],
                                       timeout=s(9))
-        assert lead["monotonic"] - sent >= 900 * 0.01
+        assert lead["monotonic"] - sent >= not_before(900 * 0.01)
         capture.email_count_should_be(1, alert["id"], recipient=RECIPIENTS["devops_lead"])
         capture.slack_message_count_should_be(1, alert["id"], "DevOps Lead")
         assert delivered["message_id"] != lead["message_id"]
