@@ -2,6 +2,7 @@
 Documentation     Scenario 4: connection stability.
 
 Resource          ../resources/dashboards.resource
+Library           LoadGenerator
 
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
@@ -25,6 +26,25 @@ Test Teardown     Close All Connections
     ...    >= ${HEARTBEATS_MIN_COUNT}
     Record Figure    4.1    mean heartbeat interval    ${elapsed / ${count}}    ms
     ...    <= ${HEARTBEAT_INTERVAL_MS * 1.1}
+
+4.1 An Idle Connection Gets WebSocket Ping Frames And Stays Open
+    [Documentation]    A connection that sends nothing and answers ping frames receives one
+    ...    within 25 s (the contract's interval is 20 s) and is never dropped.
+    [Tags]    long    rule:ping.ws-ping-frames
+    ${idle}=    Run Idle Client    ${SYSTEM}[urls][pulse]    duration=25s    &{SYSTEM}[producer]
+    Should Not Be Empty    ${idle}[pings_s]    no WebSocket ping frame arrived in 25 s
+    Should Be Equal    ${idle}[ended]    open
+
+4.1 A Peer That Never Answers Pings Is Closed With 1011
+    [Documentation]    A connection that reads everything but never answers a ping frame is
+    ...    closed by the server with 1011 about 20 s after the first unanswered ping.
+    [Tags]    long    rule:ping.ws-ping-timeout-1011
+    ${idle}=    Run Idle Client    ${SYSTEM}[urls][pulse]    duration=50s    answer_pings=${False}
+    ...    &{SYSTEM}[producer]
+    Should Be Equal    ${idle}[ended]    close frame
+    ...    the connection did not end with a close frame within 50 s: ${idle}
+    Should Be Equal As Integers    ${idle}[close_code]    1011
+    The Close Should Come About 20 Seconds After The First Unanswered Ping    ${idle}
 
 4.2 Reconnection After An Artificial Break Restores The Subscriptions
     [Documentation]    The connection is cut without a close frame; the client reconnects by
@@ -188,3 +208,12 @@ Next Heartbeat Should Arrive
     Frame Should Follow The Contract    ${heartbeat}
     Should Be Equal As Integers    ${heartbeat}[seq]    ${seq}
     RETURN    ${True}
+
+The Close Should Come About 20 Seconds After The First Unanswered Ping
+    [Documentation]    From the ``idle`` result of `Run Idle Client`: the server waited for
+    ...    the pong about 20 s (19 to 25 s), and records how long.
+    [Arguments]    ${idle}
+    ${waited}=    Evaluate    $idle['ended_after_s'] - $idle['pings_s'][0]
+    Should Be True    ${waited} >= 19    the server closed ${waited} s after its ping
+    Figure Should Meet Target    4.1    close after an unanswered ping    ${waited}    s
+    ...    < 25

@@ -1,4 +1,4 @@
-"""Run Slow Consumer (LoadGenerator.slowconsumer) against two real WebSocket servers: one
+"""Run Slow Consumer and Run Idle Client (LoadGenerator) against real WebSocket servers: one
 that keeps every reply for a client that does not read, one that closes with 1008 once it
 holds more than a bound."""
 
@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from LoadGenerator.idleclient import run_idle_client
 from LoadGenerator.slowconsumer import run_slow_consumer
 
 MESSAGE = '{"type":"ping","id":"{id}"}'
@@ -39,14 +40,15 @@ def make_handler(bound: int | None):
 
 @pytest.fixture
 def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    bound = request.param
+    bound, ping_interval = request.param  # keepalive off unless a test wants it
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     urls: list[str] = []
     stop = asyncio.Event()
 
     async def main() -> None:
-        async with serve(make_handler(bound), "127.0.0.1", 0, close_timeout=10) as server:
+        async with serve(make_handler(bound), "127.0.0.1", 0, close_timeout=10,
+                         ping_interval=ping_interval, ping_timeout=ping_interval) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             urls.append(f"ws://127.0.0.1:{port}")
             ready.set()
@@ -60,7 +62,7 @@ def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     thread.join(10)
 
 
-@pytest.mark.parametrize("server_url", [None], indirect=True)
+@pytest.mark.parametrize("server_url", [(None, None)], indirect=True)
 def test_a_server_that_keeps_everything_delivers_every_reply_and_stays_open(
         server_url: str) -> None:
     result = run_slow_consumer(server_url, MESSAGE, rate=2000, unread_bytes=300_000,
@@ -72,7 +74,7 @@ def test_a_server_that_keeps_everything_delivers_every_reply_and_stays_open(
     assert result["reply_bytes"] > 100
 
 
-@pytest.mark.parametrize("server_url", [64_000], indirect=True)
+@pytest.mark.parametrize("server_url", [(64_000, None)], indirect=True)
 def test_a_server_that_bounds_what_it_keeps_is_seen_closing_with_its_code(
         server_url: str) -> None:
     result = run_slow_consumer(server_url, MESSAGE, rate=2000, unread_bytes=300_000,
@@ -82,8 +84,17 @@ def test_a_server_that_bounds_what_it_keeps_is_seen_closing_with_its_code(
     assert result["replies_read"] < result["sent"]
 
 
-@pytest.mark.parametrize("server_url", [None], indirect=True)
+@pytest.mark.parametrize("server_url", [(None, None)], indirect=True)
 def test_no_reply_to_size_fails_with_the_reason(server_url: str) -> None:
     with pytest.raises(AssertionError, match="No reply with id"):
         run_slow_consumer(server_url, '{"type":"ping","id":"{id}","other":1}'.replace(
             '"id"', '"ref"'), rate=10, unread_bytes=1000, max_seconds=1, timeout=1)
+
+
+@pytest.mark.parametrize("server_url", [(None, 0.3)], indirect=True)
+def test_the_idle_client_answers_pings_or_is_closed_for_not_answering(server_url: str) -> None:
+    answered = run_idle_client(server_url, 1.5)
+    assert answered["pings_s"] and answered["ended"] == "open"
+    silent = run_idle_client(server_url, 5, answer_pings=False)
+    assert silent["ended"] == "close frame" and silent["close_code"] == 1011
+    assert silent["ended_after_s"] - silent["pings_s"][0] >= 0.3

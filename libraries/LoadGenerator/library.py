@@ -19,6 +19,7 @@ from tlsoptions import TlsOptions, is_secure, secret_value, unverified_warning, 
 from .artillery import describe, run_artillery
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
 from .figures import as_number, as_operator, figure_at
+from .idleclient import run_idle_client
 from .report import charts as chart_html
 from .report import summary_table
 from .runner import LoadRun
@@ -36,6 +37,22 @@ def _seconds(value: timedelta | float | str) -> float:
 
     return float(timestr_to_secs(value))
 
+
+
+def _one_connection(url: Secret | str, headers: dict[str, str] | None,
+                    token: Secret | str | None, ca_bundle: str | None,
+                    client_cert: str | None, client_key: str | None,
+                    verify: bool) -> tuple[str, LoadConfig]:
+    """The URL and the settings of a single connection (TLS and credentials checked)."""
+    target = secret_value(url)
+    if target is None:
+        raise ValueError("A URL is required.")
+    cfg = LoadConfig(url=target, headers=dict(headers or {}), token=secret_value(token),
+                     ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
+                     verify=verify, secret_url=not isinstance(url, str))
+    if not verify and is_secure(target):
+        warn_unverified(unverified_warning(cfg.log_url))
+    return target, cfg
 
 
 @library(scope="GLOBAL", version=__version__)
@@ -257,19 +274,13 @@ class LoadGenerator:
         | ...    rate=180    id_digits=64
         | Should Be Equal As Integers    ${result}[close_code]    1008
         """
-        target = secret_value(url)
-        if target is None:
-            raise ValueError("A URL is required.")
         if rate <= 0 or unread_bytes <= 0:
             raise ValueError("rate and unread_bytes must be positive.")
         if "{id}" not in message:
             raise ValueError(f"The message needs the placeholder {{id}}, to find its reply: "
                              f"{message}")
-        cfg = LoadConfig(url=target, headers=dict(headers or {}), token=secret_value(token),
-                         ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
-                         verify=verify, secret_url=not isinstance(url, str))
-        if not verify and is_secure(target):
-            warn_unverified(unverified_warning(cfg.log_url))
+        target, cfg = _one_connection(url, headers, token, ca_bundle, client_cert, client_key,
+                                      verify)
         logger.info(f"Slow consumer on {cfg.log_url}: {rate:g} msg/s unread until "
                     f"{unread_bytes} bytes of replies are owed; message {message}")
         result = run_slow_consumer(
@@ -277,6 +288,43 @@ class LoadGenerator:
             id_digits=id_digits, headers=cfg.handshake_headers(), context=cfg.tls.context(target),
             tls=cfg.tls, log_url=cfg.log_url, drain_timeout=_seconds(drain_timeout))
         logger.info(f"Slow consumer result: {result}")
+        return result
+
+    @keyword
+    def run_idle_client(self, url: Secret | str, duration: timedelta = timedelta(seconds=25),
+                        answer_pings: bool = True, headers: dict[str, str] | None = None,
+                        token: Secret | str | None = None, ca_bundle: str | None = None,
+                        client_cert: str | None = None, client_key: str | None = None,
+                        verify: bool = True) -> dict[str, Any]:
+        """Listens on one connection to ``url`` for ``duration``, sending nothing, and
+        returns what the server's keepalive did.
+
+        Every frame is read; WebSocket ping frames are answered, unless ``answer_pings`` is
+        false: the client then plays a peer that went away without closing, which the
+        server should detect and close. The listening ends early when the server ends the
+        connection.
+
+        The result: ``pings_s`` (when each ping frame arrived, seconds after the connection
+        opened), ``texts`` (text frames received), ``ended`` (``close frame``, ``without a
+        close frame`` or ``open``), ``close_code`` (of the server's close frame, else None)
+        and ``ended_after_s``. ``headers``, ``token``, ``ca_bundle``, ``client_cert``,
+        ``client_key`` and ``verify``: see `TLS and credentials`.
+
+        Example:
+        | ${idle}=    Run Idle Client    ws://127.0.0.1:3001    duration=50s
+        | ...    answer_pings=${False}
+        | Should Be Equal As Integers    ${idle}[close_code]    1011
+        """
+        target, cfg = _one_connection(url, headers, token, ca_bundle, client_cert, client_key,
+                                      verify)
+        seconds = _seconds(duration)
+        logger.info(f"Idle client on {cfg.log_url} for {seconds:g} s, "
+                    f"{'answering' if answer_pings else 'not answering'} pings")
+        result = run_idle_client(target, seconds, answer_pings=answer_pings,
+                                 headers=cfg.handshake_headers(),
+                                 context=cfg.tls.context(target), tls=cfg.tls,
+                                 log_url=cfg.log_url)
+        logger.info(f"Idle client result: {result}")
         return result
 
     @keyword

@@ -91,8 +91,8 @@ def frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
 class WsConnection:
     """One open connection: ``send_text`` and ``read`` never block."""
 
-    __slots__ = ("backlog", "close_code", "closed", "fd", "fragments", "inbox", "mask_at",
-                 "masks", "sock", "stamped", "text_fragments", "tls")
+    __slots__ = ("answer_pings", "backlog", "close_code", "closed", "fd", "fragments", "inbox",
+                 "mask_at", "masks", "pings", "sock", "stamped", "text_fragments", "tls")
 
     def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
         self.sock = sock
@@ -105,6 +105,8 @@ class WsConnection:
         self.mask_at = 0
         self.closed = False
         self.close_code: int | None = None  # the code of the server's close frame
+        self.pings: list[int] = []  # arrival (monotonic ns) of each ping frame
+        self.answer_pings = True  # False plays a peer that never answers (keepalive tests)
         self.stamped = enable_receive_timestamps(sock)
         self.tls = isinstance(sock, ssl.SSLSocket)
 
@@ -271,8 +273,10 @@ class WsConnection:
                     on_text(b"".join(self.fragments), now)
                 self.fragments.clear()
         elif opcode == PING:
-            self.backlog += frame(PONG, payload, self.next_mask())
-            self.write()
+            self.pings.append(now)
+            if self.answer_pings:
+                self.backlog += frame(PONG, payload, self.next_mask())
+                self.write()
         elif opcode == CLOSE:
             # The server's closing handshake: answer with its code, and stop.
             self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 \
