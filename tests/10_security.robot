@@ -227,8 +227,9 @@ Each Message Should Be Answered Once By Id
     ...    and each id is answered once.
     [Arguments]    ${answers}    ${count}
     ${ids}=    Evaluate    sorted(a.get('id', -1) for a in $answers)
-    ${missing}=    Evaluate    [a for a in $answers if 'id' not in a][:3]
-    Should Be Empty    ${missing}    answers without the id of their message, e.g.
+    ${missing}=    Evaluate    [a for a in $answers if 'id' not in a]
+    ${examples}=    Evaluate    $missing[:3]
+    Should Be Empty    ${missing}    ${{len($missing)}} answers carry no id, e.g. ${examples}
     ${expected}=    Evaluate    list(range(${count}))
     Lists Should Be Equal    ${ids}    ${expected}    each id must be answered exactly once
 
@@ -272,9 +273,10 @@ Plan A Client That Owes More Than The Unread Bound
     ...    pongs of 100 bytes or more at that rate cannot add up to ``unread_bytes`` in 15 s:
     ...    the contract's keepalive drops a client that does not read after 20 s.
     VAR    ${bound}    ${4 * ${SYSTEM}[max_message_bytes]}
+    ${rate}=    Evaluate    0.95 * ${RATE_LIMIT_PER_S}
     VAR    &{plan}    bound=${bound}    unread_bytes=${bound + ${SLOW_CONSUMER_NETWORK_BYTES}}
-    ...    rate=${0.95 * ${RATE_LIMIT_PER_S}}
-    ${seconds}=    Evaluate    $plan['unread_bytes'] / ($plan['rate'] * 100)
+    ...    rate=${rate}
+    ${seconds}=    Evaluate    round($plan['unread_bytes'] / ($plan['rate'] * 100), 1)
     VAR    ${reason}
     ...    With MAX_MESSAGE_BYTES ${SYSTEM}[max_message_bytes], a client allowed
     ...    ${RATE_LIMIT_PER_S} messages/s needs about ${seconds} s to be owed
