@@ -21,6 +21,7 @@ from . import PROTOCOL_VERSION
 from .config import DASHBOARDS, Config, ConfigError
 from .db import Database
 from .engine import Engine, Outgoing, cooldowns
+from .handshakes import HandshakeLog
 from .http import is_upgrade, json_response, text_response
 from .hub import Hub, Session, encode
 from .limits import (
@@ -31,7 +32,7 @@ from .limits import (
     parse_tokens,
     request_token,
 )
-from .messages import ProtocolError, error_frame, now_ms, parse_frame, reply
+from .messages import ProtocolError, error_frame, now_ms, parse_frame, peek_id, reply
 from .notify import build_notifier
 from .observability import Observability
 from .slo import METRICS, TARGETS
@@ -66,6 +67,7 @@ class Client:
     abuse: AbuseDetector = field(default_factory=AbuseDetector)
     heartbeat_seq: int = 0
     update_seq: int = 0
+    overflowed: bool = False  # closing: it left too much unread (nothing more is written)
 
     @property
     def channels(self) -> set[str]:
@@ -102,12 +104,19 @@ class Application:
             weakref.WeakKeyDictionary())
         self._tasks: list[asyncio.Task[None]] = []
         self._ingest_lock = asyncio.Lock()
+        # Section 2: past this much unsent to one connection, it is closed with 1008.
+        self._unsent_limit = 4 * config.max_message_bytes
+        self._closers: set[asyncio.Task[None]] = set()
+        self.handshakes = HandshakeLog(log)
         self._closing = False
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def start(self) -> None:
+        websockets_log = logging.getLogger("websockets.server")
+        if self.handshakes not in websockets_log.filters:
+            websockets_log.addFilter(self.handshakes)
         await self.db.open()
         values, seqs = await load_state(self.db.pool)
         self.engine = Engine({**TARGETS, **values}, self.alert_cooldowns,
@@ -155,6 +164,7 @@ class Application:
         await self.notifier.stop()
         await self.store.flush_and_stop()
         await self.db.close()
+        logging.getLogger("websockets.server").removeFilter(self.handshakes)
         log.info("stopped")
 
     # -- HTTP and handshake -----------------------------------------------------------------
@@ -163,22 +173,30 @@ class Application:
                     request: Request) -> Response | None:
         if not is_upgrade(request.headers):
             return await self._plain_http(dashboard, request)
+        for name in ("Origin", "Authorization"):  # which one would count is anyone's guess
+            if len(request.headers.get_all(name)) > 1:
+                return self._refuse(dashboard, 400, f"the {name} header is repeated\n")
         origin = request.headers.get("Origin")
         if not origin_allowed(self.origins, origin):
-            return text_response(403, f"origin {origin} is not allowed\n")
+            return self._refuse(dashboard, 403, f"origin {origin} is not allowed\n")
         role = None
         if self.tokens:
             token = request_token(request.path, request.headers)
             role = self.tokens.get(token) if token else None
             if role is None:
                 reason = "unknown bearer token" if token else "a bearer token is required"
-                return text_response(401, f"{reason}\n",
-                                     extra={"WWW-Authenticate": 'Bearer realm="dashboards"'})
+                return self._refuse(dashboard, 401, f"{reason}\n",
+                                    {"WWW-Authenticate": 'Bearer realm="dashboards"'})
         if len(self.clients[dashboard]) >= self.config.max_connections:
-            return text_response(503, "too many connections; retry later\n",
-                                 extra={"Retry-After": str(RETRY_AFTER_S)})
+            return self._refuse(dashboard, 503, "too many connections; retry later\n",
+                                {"Retry-After": str(RETRY_AFTER_S)})
         self._roles[connection] = role
         return None
+
+    def _refuse(self, dashboard: str, status: int, reason: str,
+                headers: dict[str, str] | None = None) -> Response:
+        self.handshakes.refused(dashboard, status, reason)
+        return text_response(status, reason, extra=headers)
 
     async def _plain_http(self, dashboard: str, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
@@ -211,7 +229,7 @@ class Application:
             async for frame in ws:
                 if self._closing:
                     continue
-                if self._rate_limited(client):
+                if self._rate_limited(client, frame):
                     if client.abuse.record():
                         await ws.close(1008, "rate limit exceeded persistently")
                         break
@@ -225,16 +243,38 @@ class Application:
             self.hub.close_session(session)
 
     def _write(self, client: Client, frame: dict[str, Any]) -> None:
-        # Synchronous write: replies, heartbeats and events reach the socket in the order
-        # they were produced, never interleaved by awaits.
-        broadcast([client.ws], encode(frame))
+        self._send_text(client, encode(frame))
         self.obs.sent(client.dashboard, frame["type"]).inc()
 
-    def _rate_limited(self, client: Client) -> bool:
+    def _send_text(self, client: Client, text: str) -> None:
+        # Synchronous write: replies, heartbeats and events reach the socket in the order
+        # they were produced, never interleaved by awaits.
+        if client.overflowed:
+            return
+        broadcast([client.ws], text)
+        self._check_unsent(client)
+
+    def _check_unsent(self, client: Client) -> None:
+        """Closes ``client`` with 1008 once more than 4 × MAX_MESSAGE_BYTES wait to be sent
+        to it (a client that stopped reading), instead of buffering without bound."""
+        transport = client.ws.transport
+        if (client.overflowed or transport is None
+                or transport.get_write_buffer_size() <= self._unsent_limit):
+            return
+        client.overflowed = True
+        log.warning("closing a connection that leaves too much unread",
+                    extra={"dashboard": client.dashboard,
+                           "unsent_bytes": transport.get_write_buffer_size()})
+        closer = asyncio.create_task(client.ws.close(1008, "too much unread data"))
+        self._closers.add(closer)
+        closer.add_done_callback(self._closers.discard)
+
+    def _rate_limited(self, client: Client, frame: str | bytes) -> bool:
         wait_s = client.bucket.take()
         if not wait_s:
             return False
-        self._error(client, ProtocolError("rate_limited", "too many messages; slow down"),
+        self._error(client, ProtocolError("rate_limited", "too many messages; slow down",
+                                          peek_id(frame)),
                     retry_after_ms=math.ceil(wait_s * 1000))
         return True
 
@@ -359,7 +399,7 @@ class Application:
                                             "channels": self._ordered(client),
                                             "replayed": len(events), "status": "ok"}))
         for event in events:  # no await in between: nothing can overtake the replay
-            broadcast([client.ws], event.text)
+            self._send_text(client, event.text)
             self.obs.messages_sent.labels(client.dashboard, event.kind).inc()
 
     async def _on_ack_alert(self, client: Client, request: AckAlert,
@@ -391,6 +431,8 @@ class Application:
                 continue
             sent = self.hub.publish_many(dashboard, [(e.channel, e.frame) for e in mine],
                                          self.clients[dashboard])
+            for client in list(self.clients[dashboard]):
+                self._check_unsent(client)
             for event, (seq, text) in zip(mine, sent, strict=True):
                 frame = event.frame
                 self.obs.sent(dashboard, frame["type"]).inc(

@@ -30,7 +30,10 @@ class Subscriber(Protocol):
 
 
 def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    """A server frame as RFC 8259 JSON text that is valid UTF-8 whatever it echoes: every
+    non-ASCII character is escaped (a lone surrogate from a client has no UTF-8 form), and
+    a NaN or infinity raises instead of being sent as text that is not JSON."""
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass

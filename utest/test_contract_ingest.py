@@ -75,9 +75,9 @@ def test_an_invalid_message_is_rejected_whole_and_nothing_is_stored(
 def test_nan_and_infinity_are_rejected(make_system: Callable[..., RunningSystem]) -> None:
     system = make_system()
     with Peer(system.url("pulse")) as peer:
-        for literal in ("NaN", "Infinity", "-Infinity"):
+        for literal in ("NaN", "Infinity", "-Infinity"):  # not JSON (RFC 8259)
             peer.send('{"type":"metric_update","metric":"pain","value":' + literal + '}')
-            assert peer.next("error")["code"] == "validation_error"
+            assert peer.next("error")["code"] == "invalid_json"
     assert rows(dsn_of(system), "SELECT count(*) FROM metrics")[0][0] == 0
 
 

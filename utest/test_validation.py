@@ -305,11 +305,25 @@ def test_long_client_text_is_truncated_in_the_error() -> None:
     assert len(error.message) < 300
 
 
-def test_nan_and_infinity_literals_from_the_wire_are_rejected() -> None:
+def test_nan_and_infinity_literals_from_the_wire_are_invalid_json() -> None:
     """Python's json accepts NaN/Infinity literals, which are not JSON: they must not pass."""
-    for literal in ("NaN", "Infinity", "-Infinity", "1e400"):
+    for literal in ("NaN", "Infinity", "-Infinity"):
         frame = f'{{"type":"metric_update","metric":"clarity","value":{literal}}}'
-        assert rejected(parse_frame(frame)).code == "validation_error"
+        with pytest.raises(ProtocolError) as raised:
+            parse_frame(frame)
+        assert raised.value.code == "invalid_json"
+
+
+def test_a_number_that_overflows_is_a_validation_error_carrying_the_id() -> None:
+    for literal in ("1e400", "-1e400", "9" * 20, "-" + "9" * 5000):
+        with pytest.raises(ProtocolError) as raised:
+            parse_frame(f'{{"type":"ping","timestamp":{literal},"id":"n"}}')
+        assert (raised.value.code, raised.value.message_id) == ("validation_error", "n")
+
+
+def test_numbers_within_range_decode_as_usual() -> None:
+    frame = parse_frame('{"type":"ping","timestamp":9223372036854775807,"v":-1.5e308}')
+    assert frame["timestamp"] == 2**63 - 1 and frame["v"] == -1.5e308
 
 
 def test_unknown_dashboard_is_a_programming_error() -> None:
