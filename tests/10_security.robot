@@ -89,8 +89,6 @@ Test Teardown     Close All Connections
     Should Be Equal    ${result}[ended]    close frame
     ...    The server owed ${result}[unread_bytes] bytes of replies and the connection ended: ${result}[ended]
     Should Be Equal As Integers    ${result}[close_code]    1008
-    Record Figure    10.2    replies owed to a client that stopped reading    ${result}[unread_bytes]
-    ...    bytes    > ${plan}[bound]
 
 10.3 Connections Beyond The Limit Are Refused With 503
     [Documentation]    The Voices dashboard accepts connections up to its limit; the next
