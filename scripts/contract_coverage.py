@@ -11,7 +11,7 @@ acceptance test can check it.
 ``scripts/coverage`` runs it with the project's virtualenv. Both modes exit 1 when a rule id
 of the catalogue is malformed or duplicated, a catalogue row is broken, or a test carries a
 ``rule:`` tag that names no rule; ``--check`` also exits 1 when docs/coverage.md is not what
-it would write. Rules with neither a test nor a reason are reported, not a failure.
+it would write. A rule with neither a test nor a reason is a failure too.
 """
 
 from __future__ import annotations
@@ -247,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     coverage = compute_coverage(catalogue, tests)
     report = render(coverage, args.catalogue.name)
     failures = catalogue.problems + unknown_tags(catalogue, tests)
+    failures += [f"rule {rule.id} has neither a test (tag rule:{rule.id}) nor a written reason"
+                 for rule in coverage.neither()]
 
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
@@ -264,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rules = catalogue.rules
     print(f"coverage: {len(rules)} rules, {len(coverage.tested())} with tests, "
           f"{len(coverage.reasoned())} without a test but with a reason, "
-          f"{len(coverage.neither())} with neither (listed in the report; not a failure yet)"
+          f"{len(coverage.neither())} with neither"
           + ("" if args.check else f"; wrote {args.output}"))
     for failure in failures:
         print(f"coverage: {failure}", file=sys.stderr)

@@ -151,16 +151,17 @@ def test_report_counts_tables_and_untested_rules(project: dict[str, Path]) -> No
     assert report.endswith("## Rules with no test and no reason\n\nNone.\n")
 
 
-def test_rules_with_neither_are_listed_but_do_not_fail_the_check(
-        project: dict[str, Path]) -> None:
+def test_rules_with_neither_are_listed_and_fail_both_modes(
+        project: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     write(project["tests"] / "05_errors.robot", "*** Test Cases ***\nT\n    No Operation\n")
-    assert run(project) == 0
+    assert run(project) == 1
+    assert "rule seams.intensity has neither a test" in capsys.readouterr().err
     report = project["output"].read_text(encoding="utf-8")
     assert "- Rules with neither: 2\n" in report
     assert "| `seams.intensity`: \\|chaos" in report
     assert report.endswith("- `frames.binary-invalid-message` (§ 2)\n"
                            "- `seams.intensity` (§ 7)\n")
-    assert run(project, "--check") == 0
+    assert run(project, "--check") == 1
 
 
 # --- --check ---------------------------------------------------------------------------------
@@ -233,5 +234,5 @@ def test_missing_inputs_fail_cleanly(project: dict[str, Path],
 def test_a_tests_folder_without_tests_leaves_every_rule_untested(
         project: dict[str, Path]) -> None:
     write(project["tests"] / "05_errors.robot", "*** Settings ***\nDocumentation    None.\n")
-    assert run(project) == 0
+    assert run(project) == 1  # every rule untested and unexplained
     assert "- Rules with tests: 0\n" in project["output"].read_text(encoding="utf-8")
