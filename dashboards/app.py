@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from . import PROTOCOL_VERSION
+from .closing import close_without_waiting, keepalive
 from .config import DASHBOARDS, Config, ConfigError
 from .db import Database
 from .engine import Engine, Outgoing, cooldowns
@@ -77,6 +78,12 @@ class Client:
 class Application:
     """Serves Pulse, Seams and Voices; ``start`` binds, ``stop`` shuts down gracefully."""
 
+    KEEPALIVE_S = 20.0  # section 3: a ping every 20 s, a pong due within 20 s
+    CLOSE_TIMEOUT_S = 5.0  # a closing handshake not completed by then: the connection is aborted
+    # The 1008 of a client that stopped reading waits behind all it left unread: a client
+    # that reads again within this still gets it; memory stays bounded meanwhile.
+    UNREAD_CLOSE_TIMEOUT_S = 30.0
+
     def __init__(self, config: Config) -> None:
         self.config = config
         try:
@@ -133,7 +140,8 @@ class Application:
                 self.config.dashboards_host, port,
                 process_request=functools.partial(self._http, name),
                 compression=None, max_size=self.config.max_message_bytes,
-                ping_interval=20, ping_timeout=20, close_timeout=5, ssl=self.ssl_context)
+                ping_interval=None, close_timeout=self.CLOSE_TIMEOUT_S,  # keepalive: _handle
+                ssl=self.ssl_context)
             self._servers[name] = server
             self.ports[name] = server.sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self._metrics_updates(), name="updates"))
@@ -156,9 +164,9 @@ class Application:
         except TimeoutError:
             log.error("in-flight messages did not finish within 30 s")
         await self.writer.flush_and_stop()
-        for server in self._servers.values():
-            for connection in list(server.connections):
-                await connection.close(1001, "server shutting down")
+        await asyncio.gather(*(
+            close_without_waiting(connection, 1001, "server shutting down", self.CLOSE_TIMEOUT_S)
+            for server in self._servers.values() for connection in list(server.connections)))
         for server in self._servers.values():
             await server.wait_closed()
         await self.notifier.stop()
@@ -220,6 +228,8 @@ class Application:
                         TokenBucket(self.config.rate_limit_per_s, self.config.rate_limit_burst))
         self.clients[dashboard].add(client)
         heartbeats = asyncio.create_task(self._heartbeats(client))
+        pings = asyncio.create_task(keepalive(ws, self.KEEPALIVE_S, self.KEEPALIVE_S,
+                                              self.CLOSE_TIMEOUT_S))
         try:
             self._write(client, {
                 "type": "welcome", "dashboard": dashboard, "session_id": session.session_id,
@@ -231,7 +241,8 @@ class Application:
                     continue
                 if self._rate_limited(client, frame):
                     if client.abuse.record():
-                        await ws.close(1008, "rate limit exceeded persistently")
+                        await close_without_waiting(ws, 1008, "rate limit exceeded "
+                                                    "persistently", self.CLOSE_TIMEOUT_S)
                         break
                     continue
                 await self._dispatch(client, frame)
@@ -239,6 +250,7 @@ class Application:
             pass
         finally:
             heartbeats.cancel()
+            pings.cancel()
             self.clients[dashboard].discard(client)
             self.hub.close_session(session)
 
@@ -265,7 +277,8 @@ class Application:
         log.warning("closing a connection that leaves too much unread",
                     extra={"dashboard": client.dashboard,
                            "unsent_bytes": transport.get_write_buffer_size()})
-        closer = asyncio.create_task(client.ws.close(1008, "too much unread data"))
+        closer = asyncio.create_task(close_without_waiting(
+            client.ws, 1008, "too much unread data", self.UNREAD_CLOSE_TIMEOUT_S))
         self._closers.add(closer)
         closer.add_done_callback(self._closers.discard)
 

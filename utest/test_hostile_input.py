@@ -4,6 +4,7 @@ a client that stops reading, and handshake failures in the log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -17,7 +18,8 @@ from websockets.sync.client import connect
 
 from conftest import Peer, RunningSystem
 from dashboards.handshakes import HandshakeLog
-from LoadGenerator.slowconsumer import run_slow_consumer
+from LoadGenerator.slowconsumer import SMALL_WINDOW, run_slow_consumer
+from LoadGenerator.wsconn import WsConnection, open_connection
 
 HUGE = "9" * 5000
 
@@ -135,6 +137,68 @@ def test_a_client_that_stops_reading_is_closed_with_1008_and_not_buffered(
                                max_seconds=15, id_digits=64)
     assert (result["ended"], result["close_code"]) == ("close frame", 1008)
     assert result["replies_read"] < result["sent"]
+
+
+def never_reading_client(system: RunningSystem, pings: int) -> WsConnection:
+    """A client with a small receive window that sends ``pings`` pings (64-digit ids, so
+    the pongs add up) and will never read a byte."""
+    conn = open_connection(system.url("pulse"), socket_options=SMALL_WINDOW)
+    for number in range(pings):
+        conn.send_text(b'{"type":"ping","id":"%064d"}' % number)
+    deadline = time.monotonic() + 10
+    while conn.backlog and time.monotonic() < deadline:
+        conn.write()
+        time.sleep(0.01)
+    assert not conn.backlog, "the server stopped reading the pings"
+    return conn
+
+
+def wait_until_gone(system: RunningSystem, within_s: float) -> float:
+    """Seconds until Pulse holds no connection; fails after ``within_s``."""
+    start = time.monotonic()
+    while system.app.clients["pulse"]:
+        assert time.monotonic() - start < within_s, "the connection is still held"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_a_client_that_never_reads_is_closed_with_1008_and_then_aborted(
+        make_system: Callable[..., RunningSystem]) -> None:
+    # The close frame waits behind everything unsent: only an abort can end the connection.
+    system = make_system({"MAX_MESSAGE_BYTES": "16384", "RATE_LIMIT_PER_S": "10000",
+                          "RATE_LIMIT_BURST": "10000"})
+    system.app.UNREAD_CLOSE_TIMEOUT_S = 0.5
+    conn = never_reading_client(system, 3000)  # ~400 KB of pongs for a bound of 64 KiB
+    try:
+        assert wait_until_gone(system, 10) < 10
+    finally:
+        conn.close()
+
+
+def test_keepalive_closes_a_client_whose_writes_are_stuck_below_the_unsent_bound(
+        make_system: Callable[..., RunningSystem]) -> None:
+    # ~200 KB of pongs: the transport holds more than its 64 KiB high-water mark, so a
+    # ping waiting for it to drain would wait forever; the bound (4 MiB) is not reached.
+    system = make_system({"RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"})
+    system.app.KEEPALIVE_S = 0.5
+    system.app.CLOSE_TIMEOUT_S = 0.5
+    conn = never_reading_client(system, 1500)
+    try:
+        assert wait_until_gone(system, 10) < 10
+    finally:
+        conn.close()
+
+
+def test_shutdown_does_not_wait_for_a_client_that_never_reads(
+        make_system: Callable[..., RunningSystem]) -> None:
+    system = make_system({"RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"})
+    system.app.CLOSE_TIMEOUT_S = 0.5
+    conn = never_reading_client(system, 1500)
+    try:
+        stopped = asyncio.run_coroutine_threadsafe(system.app.stop(), system.loop)
+        stopped.result(timeout=15)
+    finally:
+        conn.close()
 
 
 def test_dropped_handshakes_log_one_warning_line_each_at_a_bounded_rate(

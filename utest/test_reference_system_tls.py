@@ -31,6 +31,7 @@ from dashboards.config import SETTINGS, Config, ConfigError
 from EmbeddedStack import standalone
 from EmbeddedStack.pgcluster import PgCluster, free_loopback_port
 from EmbeddedStack.state import StackState
+from LoadGenerator.slowconsumer import run_slow_consumer
 from PrometheusLibrary import PrometheusLibrary
 from SystemProbe import SystemProbe
 from WebSocketLibrary import WebSocketLibrary
@@ -131,6 +132,20 @@ def test_all_three_ports_serve_wss_and_https(make_system: Callable[..., RunningS
     with pytest.raises(OSError):  # plain http is not served any more
         urllib.request.urlopen(f"http://127.0.0.1:{system.app.ports['pulse']}/healthz",
                                timeout=5)
+
+
+def test_over_tls_a_client_that_stops_reading_is_closed_with_1008(
+        make_system: Callable[..., RunningSystem], tls_files: TlsFiles) -> None:
+    # Over TLS the socket transport under the TLS layer holds up to its 64 KiB high-water
+    # mark beyond the bound (4 × 16 KiB here), and the network about as much again.
+    system = make_system({**tls_env(tls_files), "MAX_MESSAGE_BYTES": "16384",
+                          "RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"})
+    result = run_slow_consumer(f"wss://127.0.0.1:{system.app.ports['pulse']}",
+                               '{"type":"ping","id":"{id}"}', rate=2000,
+                               unread_bytes=400_000, max_seconds=15, id_digits=64,
+                               context=tls_files.client_context())
+    assert (result["ended"], result["close_code"]) == ("close frame", 1008)
+    assert result["replies_read"] < result["sent"]
 
 
 def test_with_a_client_ca_a_client_without_certificate_is_refused(
