@@ -11,6 +11,18 @@ Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
 
 
+*** Variables ***
+# Contract fuzzing (5.5): random messages per client message type, after a sweep that tries
+# every rule of its schema once; the seed makes a run reproducible (--variable FUZZ_SEED:7).
+${FUZZ_EXAMPLES}          40
+${FUZZ_SEED}              0
+${FUZZ_RATE}              40
+# A row no valid message can make (section 4: names, values in [0, 1], the source format).
+${INVALID_METRIC_ROWS}
+...                       SELECT 1 FROM metrics WHERE metric_name NOT IN ('clarity', 'chaos', 'trust', 'pain')
+...                       OR NOT (value >= 0 AND value <= 1) OR source !~ '^[A-Za-z0-9_.:-]{1,64}$'
+
+
 *** Test Cases ***
 5.1 Invalid JSON Is Answered With An Error And The Connection Survives
     [Documentation]    Each of the document's inputs gets the contract's error code and the
@@ -235,8 +247,55 @@ Test Teardown     Close All Connections
     Record Figure    5.3    reply timeout honoured after    ${waited}    ms
     Measure Round Trip    {"type": "ping", "timestamp": 3}    {"type": "pong", "timestamp": 3}
 
+5.5 Messages Fuzzed From The Contract's Schemas Get Replies By The Contract
+    [Documentation]    Per client message type, each rule of its schema broken once, then
+    ...    seeded random messages: each reply carries the id and follows the schemas (an
+    ...    ``error`` when the message breaks its schema); the connection keeps answering pings.
+    ...    A failure is shrunk to the smallest failing message, printed ready to paste.
+    [Tags]    rule:frames.id-echoed
+    ...       rule:errors.connection-stays-open
+    ...       rule:validation.rejected-whole
+    ...       rule:errors.frame-fields
+    ...       rule:frames.server-valid-utf8
+    [Setup]    Hold The Metric Values
+    [Template]    Fuzzed Messages Should Get Replies By The Contract
+    ping    pong
+    metrics    metrics_received
+    metric_update    metrics_received
+    metrics_batch    metrics_received
+    subscribe    subscribed
+    unsubscribe    unsubscribed
+    resume    resumed
+    ack_alert    alert_acknowledged
+    [Teardown]    Restore Baseline And Release The Metric Values
+
+5.5 Nothing Invalid Is Stored After Fuzzing
+    [Documentation]    After the fuzzing above (and every other test), no row of ``metrics``
+    ...    has a metric name, value or source the contract refuses.
+    [Tags]    rule:validation.rejected-whole
+    ...       rule:validation.value-range
+    ...       rule:validation.metric-names
+    ...       rule:validation.source-format
+    Skip If    not $SYSTEM['database_url']    The target's database is not given (DATABASE_URL).
+    Connect To The Metrics Database    alias=fuzzed
+    Check Row Count    ${INVALID_METRIC_ROWS}    ==    0    alias=fuzzed
+    [Teardown]    Disconnect From Database    alias=fuzzed
+
 
 *** Keywords ***
+Fuzzed Messages Should Get Replies By The Contract
+    [Documentation]    Fuzzes ``message_type`` on a new Pulse connection (see `Fuzz Messages
+    ...    From Schema`); each reply must be valid against ``reply_type``'s schema or the
+    ...    error's.
+    [Arguments]    ${message_type}    ${reply_type}
+    Connect To Dashboard    pulse    alias=fuzz-${message_type}
+    VAR    @{replies}    ${SCHEMAS}/${reply_type}.schema.json    ${SCHEMAS}/error.schema.json
+    Fuzz Messages From Schema    ${SCHEMAS}/${message_type}.schema.json    ${replies}
+    ...    examples=${FUZZ_EXAMPLES}    seed=${FUZZ_SEED}    rate=${FUZZ_RATE}
+    ...    control={"type": "ping", "timestamp": 5}    control_reply={"type": "pong", "timestamp": 5}
+    ...    max_bytes=${SYSTEM}[max_message_bytes]    timeout=10s    alias=fuzz-${message_type}
+    [Teardown]    Close Connection    fuzz-${message_type}
+
 Count Inputs Handled Correctly
     [Documentation]    Sends each input and counts those answered with their expected code.
     [Arguments]    ${inputs}

@@ -58,6 +58,13 @@ Frames Are Validated Against A JSON Schema
     python
     node
 
+Messages Fuzzed From A Schema Are Sent And Their Replies Checked
+    [Documentation]    An echo server passes when anything goes back; its echo of a near-miss
+    ...    breaks a reply schema of updates, and the failure shows the smallest such message.
+    [Template]    Echo Server Should Be Fuzzed
+    python
+    node
+
 Failures Show What Did Arrive
     [Documentation]    A failed wait lists the buffered frames, why each did not match, and the last traffic.
     [Template]    Wait Failure Should List The Buffer
@@ -165,6 +172,19 @@ Schema Should Be Checked
     Wait For Message    {"type": "update", "seq": 1}
     Run Keyword And Expect Error    1 of 2 message(s) do not match the schema*minimum of 0*
     ...    Buffered Messages Should Match Schema    ${SCHEMA}    {"type": "update"}
+
+Echo Server Should Be Fuzzed
+    [Documentation]    Fuzzes the echo server: with any JSON object as a reply it passes; with
+    ...    the update schema as the only reply schema its echo of a near-miss fails.
+    [Arguments]    ${server}
+    Connect To Test Server    ${server}
+    VAR    @{anything}    {"type": "object"}
+    ${run}=    Fuzz Messages From Schema    ${SCHEMA}    ${anything}    examples=20
+    ...    kinds=["valid", "hostile"]    error_template={}    rate=500
+    Should Be True    ${run}[sent][valid] > 0 and ${run}[sent][hostile] > 0
+    VAR    @{updates}    ${SCHEMA}
+    Run Keyword And Expect Error    A near-miss message (*) fails the contract*matches none*
+    ...    Fuzz Messages From Schema    ${SCHEMA}    ${updates}    kinds=near-miss    rate=500
 
 Wait Failure Should List The Buffer
     [Documentation]    Checks the content of a failed wait's message.

@@ -14,6 +14,7 @@ from robotlibcore import DynamicCore
 from .context import LibraryContext
 from .keywords import (
     ConnectionKeywords,
+    FuzzingKeywords,
     HeartbeatKeywords,
     LatencyKeywords,
     LifecycleKeywords,
@@ -116,7 +117,7 @@ class WebSocketLibrary(DynamicCore):
             ConnectionKeywords(self._ctx), LifecycleKeywords(self._ctx),
             SendingKeywords(self._ctx), receiving, SchemaKeywords(self._ctx),
             LatencyKeywords(self._ctx, receiving), ReconnectKeywords(self._ctx),
-            HeartbeatKeywords(self._ctx),
+            HeartbeatKeywords(self._ctx), FuzzingKeywords(self._ctx),
         ])
         self.ROBOT_LIBRARY_LISTENER = ScopeListener(self._ctx, close_at_end)
 

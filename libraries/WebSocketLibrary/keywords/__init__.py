@@ -1,4 +1,5 @@
 from .connections import ConnectionKeywords
+from .fuzzing import FuzzingKeywords
 from .heartbeat import HeartbeatKeywords
 from .latency import LatencyKeywords
 from .lifecycle import LifecycleKeywords
@@ -7,5 +8,6 @@ from .reconnect import ReconnectKeywords
 from .schema import SchemaKeywords
 from .sending import SendingKeywords
 
-__all__ = ["ConnectionKeywords", "HeartbeatKeywords", "LatencyKeywords", "LifecycleKeywords",
-           "ReceivingKeywords", "ReconnectKeywords", "SchemaKeywords", "SendingKeywords"]
+__all__ = ["ConnectionKeywords", "FuzzingKeywords", "HeartbeatKeywords", "LatencyKeywords",
+           "LifecycleKeywords", "ReceivingKeywords", "ReconnectKeywords", "SchemaKeywords",
+           "SendingKeywords"]
