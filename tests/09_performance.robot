@@ -23,7 +23,7 @@ Test Tags         long
     ...    scored against the same 500 ms.
     [Tags]    rule:ingest.group-commit-latency    rule:frames.id-echoed
     Figure Should Meet Target    9.1    messages delivered (acknowledged)
-    ...    ${LOAD}[delivery_percent]    %    >= ${LOAD_DELIVERY_MIN_PERCENT}
+    ...    ${LOAD}[delivery_percent]    >=    ${LOAD_DELIVERY_MIN_PERCENT}    unit=%
     ...    note=${LOAD}[acknowledged] of ${LOAD}[expected]
     Record The Other Load Figures
     Load Should Deliver Every Message    ${LOAD}    min_percent=${LOAD_DELIVERY_MIN_PERCENT}
@@ -38,12 +38,12 @@ Test Tags         long
     Skip If    not ${RUN_ARTILLERY}
     ...    Artillery is off (it doubles the suite's wall time); --variable RUN_ARTILLERY:True
     ${artillery}=    Run Artillery Against The Target
-    Record Figure    9.1    Artillery messages sent per second    ${artillery}[send_rate]
-    ...    msg/s
-    Record Figure    9.1    Artillery CPU    ${artillery}[cpu_s]    s
+    Record Figure    9.1    Artillery messages sent per second
+    ...    ${artillery}[send_rate]    unit=msg/s
+    Record Figure    9.1    Artillery CPU    ${artillery}[cpu_s]    unit=s
     ...    note=our generator: ${LOAD}[generator_cpu_s] s
     Figure Should Meet Target    9.1    Artillery virtual users failed
-    ...    ${artillery}[vusers_failed]    users    == 0
+    ...    ${artillery}[vusers_failed]    ==    0    unit=users
     Get Load Figure    ${artillery}    errored    ==    0
 
 9.2 Memory Does Not Leak Under The Load
@@ -51,24 +51,24 @@ Test Tags         long
     ...    upward trend after the warm-up: the least-squares slope stays under the limit.
     The System Should Be Watched
     Figure Should Meet Target    9.2    RSS trend after warm-up
-    ...    ${RESOURCES}[rss][slope_mb_per_min]    MiB/min    <= ${RSS_SLOPE_LIMIT_MB_PER_MIN}
+    ...    ${RESOURCES}[rss][slope_mb_per_min]    <=    ${RSS_SLOPE_LIMIT_MB_PER_MIN}    unit=MiB/min
     ...    note=r² ${RESOURCES}[rss][r_squared], ${RESOURCES}[trend_samples] samples
-    Record Figure    9.2    RSS at the start of the load    ${RESOURCES}[rss][first]    MiB
-    Record Figure    9.2    RSS at the end of the load    ${RESOURCES}[rss][last]    MiB
-    Record Figure    9.2    RSS max    ${RESOURCES}[rss][max]    MiB
-    Record Figure    9.2    open descriptors max    ${RESOURCES}[fds][max]    fds
+    Record Figure    9.2    RSS at the start of the load    ${RESOURCES}[rss][first]    unit=MiB
+    Record Figure    9.2    RSS at the end of the load    ${RESOURCES}[rss][last]    unit=MiB
+    Record Figure    9.2    RSS max    ${RESOURCES}[rss][max]    unit=MiB
+    Record Figure    9.2    open descriptors max    ${RESOURCES}[fds][max]    unit=fds
     Memory Should Not Leak    ${RESOURCES}    max_slope=${RSS_SLOPE_LIMIT_MB_PER_MIN}
 
 9.3 CPU Stays Under 80 Percent Under Normal Load
     [Documentation]    The system's process uses under 80 % of a core on average while it
     ...    handles the 9.1 load.
     The System Should Be Watched
-    Figure Should Meet Target    9.3    CPU mean (% of one core)    ${RESOURCES}[cpu][mean]
-    ...    %    < ${CPU_LIMIT_PERCENT}
-    Record Figure    9.3    CPU p95 (% of one core)    ${RESOURCES}[cpu][p95]    %
-    Record Figure    9.3    CPU max (% of one core)    ${RESOURCES}[cpu][max]    %
+    Figure Should Meet Target    9.3    CPU mean (% of one core)
+    ...    ${RESOURCES}[cpu][mean]    <    ${CPU_LIMIT_PERCENT}    unit=%
+    Record Figure    9.3    CPU p95 (% of one core)    ${RESOURCES}[cpu][p95]    unit=%
+    Record Figure    9.3    CPU max (% of one core)    ${RESOURCES}[cpu][max]    unit=%
     Record Figure    9.3    load generator CPU (% of one core)
-    ...    ${LOAD}[generator_cpu_percent]    %
+    ...    ${LOAD}[generator_cpu_percent]    unit=%
     CPU Should Be Below    ${RESOURCES}    ${CPU_LIMIT_PERCENT}
 
 
@@ -77,14 +77,14 @@ Record The Other Load Figures
     [Documentation]    The figures of the load scored but not asserted: the maximum and the
     ...    other percentiles, latency from the actual send, schedule lag, throughput.
     Record Figure    9.1    latency max (from intended send)
-    ...    ${LOAD}[latency_ms][max]    ms    < ${LOAD_LATENCY_LIMIT_MS}
+    ...    ${LOAD}[latency_ms][max]    <    ${LOAD_LATENCY_LIMIT_MS}    unit=ms
     Figure Should Meet Target    9.1    latency p99 (from intended send)
-    ...    ${LOAD}[latency_ms][p99]    ms    < ${LOAD_LATENCY_LIMIT_MS}
-    Record Figure    9.1    latency p50 (from intended send)    ${LOAD}[latency_ms][p50]    ms
-    Record Figure    9.1    latency p95 (from intended send)    ${LOAD}[latency_ms][p95]    ms
+    ...    ${LOAD}[latency_ms][p99]    <    ${LOAD_LATENCY_LIMIT_MS}    unit=ms
+    Record Figure    9.1    latency p50 (from intended send)    ${LOAD}[latency_ms][p50]    unit=ms
+    Record Figure    9.1    latency p95 (from intended send)    ${LOAD}[latency_ms][p95]    unit=ms
     Record Figure    9.1    latency p99 (from actual send)
-    ...    ${LOAD}[latency_from_send_ms][p99]    ms
+    ...    ${LOAD}[latency_from_send_ms][p99]    unit=ms
     Record Figure    9.1    schedule lag p99 (load generator)
-    ...    ${LOAD}[schedule_lag_ms][p99]    ms
-    Record Figure    9.1    acknowledged per second    ${LOAD}[achieved_rate]    msg/s
-    ...    >= ${LOAD_ACKED_RATE_MIN}
+    ...    ${LOAD}[schedule_lag_ms][p99]    unit=ms
+    Record Figure    9.1    acknowledged per second
+    ...    ${LOAD}[achieved_rate]    >=    ${LOAD_ACKED_RATE_MIN}    unit=msg/s

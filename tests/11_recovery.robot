@@ -32,8 +32,8 @@ Test Tags         rule:ingest.ack-after-commit
     ${source}=    Unique Source    restart
     ${acked}=    Restart The Target While It Acknowledges    ${source}
     ${recovery}=    Reconnection Should Succeed
-    Record Figure    4.4    restart: connection lost to connected again    ${recovery}    ms
-    ...    < ${RECOVERY_LIMIT_MS}
+    Record Figure    4.4    restart: connection lost to connected again
+    ...    ${recovery}    <    ${RECOVERY_LIMIT_MS}    unit=ms
     Records Of Source Should Be Stored    4.4    ${source}    ${acked}
     Stored Values Should Be Served
 
@@ -52,8 +52,8 @@ Test Tags         rule:ingest.ack-after-commit
     Every Dashboard Should Report The Database Down
     Records Sent During The Outage Should Not Be Acknowledged    ${source}
     ${recovery}=    Start The Database And Wait For Service    ${source}
-    Record Figure    4.5    database back to records acknowledged    ${recovery}    ms
-    ...    < ${RECOVERY_LIMIT_MS}
+    Record Figure    4.5    database back to records acknowledged
+    ...    ${recovery}    <    ${RECOVERY_LIMIT_MS}    unit=ms
     # The ack that ended the wait for service was consumed: it accepted one record.
     ${late}=    Records Acknowledged    outage
     Records Of Source Should Be Stored    4.5    ${source}    ${late + 1}
@@ -156,8 +156,8 @@ Records Of Source Should Be Stored
     ${stored}=    Count Stored Rows    ${source}
     Should Be True    ${stored} >= ${acked}
     ...    ${acked} records of ${source} were acknowledged, ${stored} are stored.
-    Record Figure    ${scenario}    acknowledged records kept    ${stored * 100 / ${acked}}
-    ...    %    >= 100
+    Record Figure    ${scenario}    acknowledged records kept
+    ...    ${stored * 100 / ${acked}}    >=    100    unit=%
 
 Stored Values Should Be Served
     [Documentation]    A new subscriber gets the values stored last (trust 0.7, pain 0.25).

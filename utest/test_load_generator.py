@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from figurekit.figures import figure_at
+from figurekit.svgchart import line_chart, nice_ceiling
 from LoadGenerator import LoadGenerator
 from LoadGenerator.artillery import CANNOT_PROVIDE, figures, find_artillery, run_artillery
 from LoadGenerator.config import LoadConfig
-from LoadGenerator.figures import figure_at
 from LoadGenerator.report import charts, summary_table
 from LoadGenerator.runner import LoadRun, run_load
-from LoadGenerator.svgchart import line_chart, nice_ceiling
 
 METRICS = '{"type":"metrics","id":{id},"data":{"pain":0.3}}'
 

@@ -24,6 +24,7 @@ from Scorecard.figures import Figure, parse_target
     ("> 0.5", (">", 0.5)),
     (">= 95", (">=", 95.0)),
     ("== 1", ("==", 1.0)),
+    ("!= 0", ("!=", 0.0)),
     ("  <   200  ", ("<", 200.0)),
     ("> -1", (">", -1.0)),
     ("< 1e3", ("<", 1000.0)),
@@ -35,7 +36,7 @@ def test_parse_target_accepts_an_operator_and_a_number(target: str,
 
 
 @pytest.mark.parametrize("target", [
-    "", "500", "< ", "fast", "=< 500", "<< 500", "!= 500", "= 500", "< abc", "< 500 ms",
+    "", "500", "< ", "fast", "=< 500", "<< 500", "!== 500", "= 500", "< abc", "< 500 ms",
     "500 <", "< 5 0",
 ])
 def test_parse_target_rejects_anything_else_helpfully(target: str) -> None:
@@ -144,17 +145,17 @@ Library    Scorecard
 
 *** Test Cases ***
 Fast Enough
-    Figure Should Meet Target    1.1    connect latency    120    ms    < 500
+    Figure Should Meet Target    1.1    connect latency    120    <    500    unit=ms
 
 Too Slow
-    Figure Should Meet Target    2.1    ping round trip p50    750.5    ms    < 500
+    Figure Should Meet Target    2.1    ping round trip p50    750.5    <    500    unit=ms
     Log    not reached
 
 Informational
     Record Figure    1.2    messages received    42    note=a -- b <> c
 
 Bad Target
-    Record Figure    3.1    throughput    10    msg/s    target=fast
+    Record Figure    3.1    throughput    10    contains    5    unit=msg/s
 """
 
 
@@ -183,7 +184,8 @@ def test_the_run_fails_the_failing_tests(run: tuple[int, Path, dict[str, Any]]) 
         "Bad Target": "FAIL"}
     assert tests["Too Slow"].message == (
         "2.1 ping round trip p50: 750.5 ms, target < 500 ms → FAIL")
-    assert "A target looks like '< 500'" in tests["Bad Target"].message
+    assert "A figure is compared with <, <=, >, >=, ==, !=; got '*='" in (
+        tests["Bad Target"].message)
 
 
 def test_summary_json_has_every_figure_with_its_verdict_and_test(

@@ -14,50 +14,6 @@ CHANNELS = {
     "voices": ["voices", "alerts"],
 }
 
-# Every band edge that decides a priority (section 6): metric, value, expected priority
-# (None = OK), and the OK-band limit named in the alert.
-BAND_EDGES = [
-    ("clarity", 0.7, None, None, None),
-    ("clarity", 0.69, "P2", 0.7, "min"),
-    ("clarity", 0.65, "P2", 0.7, "min"),
-    ("clarity", 0.64, "P1", 0.7, "min"),
-    ("clarity", 0.5, "P1", 0.7, "min"),
-    ("clarity", 0.49, "P0", 0.7, "min"),
-    ("clarity", 0.9, None, None, None),
-    ("clarity", 0.91, "P1", 0.9, "max"),
-    ("clarity", 0.95, "P1", 0.9, "max"),
-    ("clarity", 0.96, "P0", 0.9, "max"),
-    ("chaos", 0.3, None, None, None),
-    ("chaos", 0.29, "P2", 0.3, "min"),
-    ("chaos", 0.25, "P2", 0.3, "min"),
-    ("chaos", 0.24, "P1", 0.3, "min"),
-    ("chaos", 0.1, "P1", 0.3, "min"),
-    ("chaos", 0.09, "P0", 0.3, "min"),
-    ("chaos", 0.6, None, None, None),
-    ("chaos", 0.61, "P2", 0.6, "max"),
-    ("chaos", 0.7, "P2", 0.6, "max"),
-    ("chaos", 0.71, "P1", 0.6, "max"),
-    ("chaos", 0.8, "P1", 0.6, "max"),
-    ("chaos", 0.81, "P0", 0.6, "max"),
-    ("trust", 0.6, None, None, None),
-    ("trust", 0.59, "P2", 0.6, "min"),
-    ("trust", 0.55, "P2", 0.6, "min"),
-    ("trust", 0.54, "P1", 0.6, "min"),
-    ("trust", 0.4, "P1", 0.6, "min"),
-    ("trust", 0.39, "P0", 0.6, "min"),
-    ("trust", 0.9, None, None, None),
-    ("trust", 0.91, "P2", 0.9, "max"),
-    ("trust", 0.95, "P2", 0.9, "max"),
-    ("trust", 0.96, "P1", 0.9, "max"),
-    ("pain", 0.2, None, None, None),
-    ("pain", 0.19, "P2", 0.2, "min"),
-    ("pain", 0.5, None, None, None),
-    ("pain", 0.51, "P2", 0.5, "max"),
-    ("pain", 0.6, "P2", 0.5, "max"),
-    ("pain", 0.61, "P1", 0.5, "max"),
-    ("pain", 0.7, "P1", 0.5, "max"),
-    ("pain", 0.71, "P0", 0.5, "max"),
-]
 LEVELS = {"P0": "CRITICAL", "P1": "BLOCK", "P2": "WARN"}
 
 # The seven voices (section 7): id, metric, operator, limit. iskra is synthesis.

@@ -37,9 +37,12 @@ A Connection Left Open By A Test
     Connect To Test Server    node    alias=left-open-node
 
 Is Closed When That Test Ends
-    [Documentation]    The connections left open by the previous test were closed with 1000 when it ended.
+    [Documentation]    The connections left open by the previous test were closed with 1000 when
+    ...    it ended, and none of them is current here.
     Connection Should Be Closed    1000    alias=left-open-python
     Connection Should Be Closed    1000    alias=left-open-node
+    Run Keyword And Expect Error    *current one, 'left-open-node' (ws://*), was closed when the test*
+    ...    Send Json    {"type": "ping"}
 
 
 *** Keywords ***

@@ -93,7 +93,7 @@ class AlertCapture:
 
     # -- the capture server ---------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_alert_capture(self, host: str = "127.0.0.1", smtp_port: int = 0,
                             webhook_port: int = 0, control_port: int = 0,
                             timeout: timedelta = timedelta(seconds=15),
@@ -156,7 +156,7 @@ class AlertCapture:
                     f"log {log_file}")
         return info
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_alert_capture(self, timeout: timedelta = timedelta(seconds=30)) -> dict[str, Any]:
         """Finds the run's capture server (waiting up to ``timeout`` for another pabot process
         to start it), makes this library use it and returns where it listens.
@@ -174,7 +174,7 @@ class AlertCapture:
                                      f"{self.state_dir}); was Start Alert Capture run?")
             time.sleep(POLL_S)
 
-    @keyword
+    @keyword(tags=["Action"])
     def connect_to_alert_capture(self, control_url: str) -> dict[str, Any]:
         """Uses the capture server whose control API is at ``control_url`` (one this library
         did not start, e.g. on another host) and returns its description.
@@ -187,7 +187,7 @@ class AlertCapture:
         self._client = client
         return {**health, "control_url": control_url}
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_alert_capture(self) -> None:
         """Stops the run's capture server. Safe to repeat.
 
@@ -205,7 +205,7 @@ class AlertCapture:
 
     # -- asserting ------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_slack_message(self, *contains: str, regex: str | None = None,
                                timeout: timedelta = timedelta(seconds=5),
                                after: int = 0) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class AlertCapture:
         """
         return self._wait(Criteria("slack", tuple(contains), regex), timeout, after)
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_email(self, *contains: str, subject: str | None = None,
                        subject_regex: str | None = None, regex: str | None = None,
                        recipient: str | None = None, sender: str | None = None,
@@ -240,7 +240,7 @@ class AlertCapture:
                             recipient, sender)
         return self._wait(criteria, timeout, after)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def slack_message_should_not_arrive(self, *contains: str, regex: str | None = None,
                                         within: timedelta = timedelta(seconds=2),
                                         after: int = 0) -> None:
@@ -253,7 +253,7 @@ class AlertCapture:
         """
         self._should_not_arrive(Criteria("slack", tuple(contains), regex), within, after)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def email_should_not_arrive(self, *contains: str, subject: str | None = None,
                                 subject_regex: str | None = None, regex: str | None = None,
                                 recipient: str | None = None, sender: str | None = None,
@@ -269,7 +269,7 @@ class AlertCapture:
                             recipient, sender)
         self._should_not_arrive(criteria, within, after)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def slack_message_count_should_be(self, expected: int, *contains: str,
                                       regex: str | None = None, after: int = 0) -> None:
         """Fails unless exactly ``expected`` matching Slack messages are captured now.
@@ -280,7 +280,7 @@ class AlertCapture:
         self._count_should_be("slack", Criteria("slack", tuple(contains), regex),
                               expected, after)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def email_count_should_be(self, expected: int, *contains: str, subject: str | None = None,
                               subject_regex: str | None = None, regex: str | None = None,
                               recipient: str | None = None, after: int = 0) -> None:
@@ -294,7 +294,7 @@ class AlertCapture:
 
     # -- reading --------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_slack_messages(self, *contains: str, regex: str | None = None,
                            after: int = 0) -> list[dict[str, Any]]:
         """Returns the captured Slack messages that match (all of them without criteria).
@@ -305,7 +305,7 @@ class AlertCapture:
         """
         return self._matching(Criteria("slack", tuple(contains), regex), after)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_emails(self, *contains: str, subject: str | None = None,
                    subject_regex: str | None = None, regex: str | None = None,
                    recipient: str | None = None, after: int = 0) -> list[dict[str, Any]]:
@@ -317,7 +317,7 @@ class AlertCapture:
         criteria = Criteria("email", tuple(contains), regex, subject, subject_regex, recipient)
         return self._matching(criteria, after)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_delivery_attempts(self, kind: str = "", *contains: str, regex: str | None = None,
                               after: int = 0) -> list[dict[str, Any]]:
         """Returns every arrival, including those a fault rejected, oldest first.
@@ -337,7 +337,7 @@ class AlertCapture:
         wanted = [Criteria(r.get("kind", ""), tuple(contains), regex) for r in records]
         return [r for r, c in zip(records, wanted, strict=True) if c.matches(r)]
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_last_capture_seq(self) -> int:
         """Returns the ``seq`` of the latest arrival: pass it as ``after`` to look only at what
         comes next.
@@ -348,7 +348,7 @@ class AlertCapture:
         """
         return int(self._require().records("captures", after=1 << 62)["last_seq"])
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_monotonic_time(self) -> float:
         """Returns ``time.monotonic()`` in seconds, the clock of every capture's ``monotonic``.
 
@@ -359,7 +359,7 @@ class AlertCapture:
         """
         return time.monotonic()
 
-    @keyword
+    @keyword(tags=["Setter"])
     def clear_alert_captures(self) -> None:
         """Forgets every capture and attempt (``seq`` keeps counting). Affects every pabot
         process: prefer matching on an alert id.
@@ -371,7 +371,7 @@ class AlertCapture:
 
     # -- faults ---------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Setter"])
     def fail_next_webhook_requests(self, count: int = 1, status: int = 500,
                                    matching: str | None = None) -> None:
         """Answers HTTP ``status`` to the next ``count`` webhook requests (only those whose
@@ -383,7 +383,7 @@ class AlertCapture:
         self._require().fault("fail_webhooks", count=count, status=status, matching=matching)
         logger.info(f"The next {count} webhook request(s) will get HTTP {status}.")
 
-    @keyword
+    @keyword(tags=["Setter"])
     def fail_next_emails(self, count: int = 1, code: int = 451,
                          matching: str | None = None) -> None:
         """Answers SMTP ``code`` (e.g. 451, 452, 554) at the end of DATA for the next
@@ -395,7 +395,7 @@ class AlertCapture:
         self._require().fault("fail_emails", count=count, code=code, matching=matching)
         logger.info(f"The next {count} e-mail(s) will get SMTP {code}.")
 
-    @keyword
+    @keyword(tags=["Setter"])
     def refuse_emails_for(self, duration: timedelta, code: int = 421) -> float:
         """For ``duration``, greets every SMTP connection with ``code`` and hangs up. Returns
         the monotonic time at which e-mail is accepted again.
@@ -407,7 +407,7 @@ class AlertCapture:
         self._require().fault("refuse_emails", seconds=seconds, code=code)
         return time.monotonic() + seconds
 
-    @keyword
+    @keyword(tags=["Setter"])
     def stop_listening_for(self, service: str, duration: timedelta) -> float:
         """Closes the ``webhook`` or ``smtp`` listening socket (connections are refused) and
         listens again on the same port after ``duration``. Returns the monotonic time at
@@ -422,7 +422,7 @@ class AlertCapture:
                                        seconds=duration.total_seconds())
         return float(answer["listening_again_at"])
 
-    @keyword
+    @keyword(tags=["Setter"])
     def reset_capture_faults(self) -> None:
         """Ends every injected fault and listens again at once.
 
@@ -431,7 +431,7 @@ class AlertCapture:
         """
         self._require().fault("reset")
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_capture_faults(self) -> dict[str, Any]:
         """Returns the faults still armed (counts left, seconds left).
 

@@ -103,7 +103,7 @@ class DeploymentControl:
 
     # -- commands ----------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Action"])
     def run_deployment_command(self, command: str, setting: str,
                                timeout: timedelta = timedelta(minutes=2)) -> dict[str, Any]:
         """Runs ``command`` (the value of the setting named ``setting``) to its end.
@@ -117,7 +117,7 @@ class DeploymentControl:
         return self.wait_for_deployment_command(
             self.start_deployment_command(command, setting), timeout)
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_deployment_command(self, command: str, setting: str) -> RunningCommand:
         """Starts ``command`` in the background and returns it for
         `Wait For Deployment Command`. Fails at once if it is empty or cannot be started.
@@ -140,7 +140,7 @@ class DeploymentControl:
         self._running.append(running)
         return running
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_deployment_command(self, running: RunningCommand,
                                     timeout: timedelta = timedelta(minutes=2)
                                     ) -> dict[str, Any]:
@@ -172,7 +172,7 @@ class DeploymentControl:
                                  f"{seconds:g} s: {running.command}\n{_tail(output)}")
         return {"exit_code": code, "seconds": seconds, "output": output}
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_all_deployment_commands(self) -> None:
         """Kills every command still running (for a teardown after a failure).
 
@@ -191,7 +191,7 @@ class DeploymentControl:
 
     # -- health ------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_dashboard_health(self, url: str, token: Secret | str | None = None,
                              ca_bundle: str | None = None, client_cert: str | None = None,
                              client_key: str | None = None, verify: bool = True,
@@ -226,7 +226,7 @@ class DeploymentControl:
             body = text
         return {"status": status, "body": body, "error": error}
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_until_dashboards_report(self, urls: dict[str, str], status: int = 200,
                                      database: str | None = None,
                                      timeout: timedelta = timedelta(seconds=30),
@@ -272,7 +272,7 @@ class DeploymentControl:
 
     # -- target ------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Getter"])
     def describe_target(self, urls: dict[str, str], database_url: Secret | str = "",
                         producer_token: Secret | str = "", viewer_token: Secret | str = "",
                         allowed_origin: str = "", refused_origin: str = "",
@@ -315,7 +315,7 @@ class DeploymentControl:
 
     # -- database ----------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Getter"])
     def database_connection_arguments(self, url: Secret | str) -> dict[str, Any]:
         """The arguments of DatabaseLibrary's ``Connect To Database`` for a PostgreSQL URL.
 
@@ -342,7 +342,7 @@ class DeploymentControl:
         arguments.update(dict(parse_qsl(parts.query)))
         return arguments
 
-    @keyword
+    @keyword(tags=["Getter"])
     def bind_query_parameters(self, query: str, setting: str,
                               values: dict[str, Any]) -> tuple[str, list[Any]]:
         """Turns ``query`` with named parameters ``%(name)s`` into a positional query and

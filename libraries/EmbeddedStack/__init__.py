@@ -67,7 +67,7 @@ class EmbeddedStack:
         self._deployments: list[Path] = []
         atexit.register(self._close)
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_embedded_system(self, ports: str = "3001,3002,3003", host: str = "127.0.0.1",
                               database_url: str = "", settings: dict[str, Any] | None = None,
                               timeout: timedelta = timedelta(seconds=90),
@@ -133,7 +133,7 @@ class EmbeddedStack:
                     f"; logs in {logs}")
         return self._describe(state)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_embedded_system(self, timeout: timedelta = timedelta(seconds=90)) -> dict[str, Any]:
         """Returns ``urls``, ``health_urls``, ``database_url`` and pids of the running system.
 
@@ -153,7 +153,7 @@ class EmbeddedStack:
                                      f"{self.state_dir}); was Start Embedded System run?")
             time.sleep(POLL_S)
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_embedded_system(self, timeout: timedelta = timedelta(seconds=30)) -> None:
         """Stops the reference system and removes the throwaway database. Safe to repeat.
 
@@ -187,7 +187,7 @@ class EmbeddedStack:
         for action in cleanup_stale(self.state_dir / "db"):
             logger.info(f"Stale database: {action}")
 
-    @keyword
+    @keyword(tags=["Action"])
     def create_scratch_database(self, server_dsn: str) -> str:
         """Creates a new, empty database with TimescaleDB next to ``server_dsn``; returns its DSN.
 
@@ -196,7 +196,7 @@ class EmbeddedStack:
         """
         return standalone.create_database(server_dsn)
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_reference_system(self, database_url: str, settings: dict[str, Any] | None = None,
                                ports: dict[str, int] | None = None,
                                timeout: timedelta = timedelta(seconds=30)) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class EmbeddedStack:
         description["ports"] = running.ports
         return description
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_reference_system(self, system: dict[str, Any],
                               timeout: timedelta = timedelta(seconds=30)) -> int:
         """Sends SIGTERM to a system of `Start Reference System`; returns its exit code.
@@ -231,7 +231,7 @@ class EmbeddedStack:
         running = self._standalone.pop(int(system["pid"]))
         return standalone.stop(running, timeout.total_seconds())
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_all_reference_systems(self) -> None:
         """Stops every system started with `Start Reference System` and still running.
 
@@ -240,7 +240,7 @@ class EmbeddedStack:
         """
         self._close()
 
-    @keyword
+    @keyword(tags=["Action"])
     def deploy_reference_system(self, settings: dict[str, Any] | None = None,
                                 timeout: timedelta = timedelta(seconds=60)) -> dict[str, Any]:
         """Deploys a reference system of the test's own as a service, with a TimescaleDB
@@ -277,7 +277,7 @@ class EmbeddedStack:
                 "database_stop_command": shlex.join([*command, "db-stop"]),
                 "database_start_command": shlex.join([*command, "db-start"])}
 
-    @keyword
+    @keyword(tags=["Action"])
     def remove_deployments(self) -> None:
         """Stops every system of `Deploy Reference System`, deletes its database, and keeps
         its log in the run's output directory.

@@ -14,11 +14,11 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
+from figurekit.figures import as_number, as_operator, figure_at
 from tlsoptions import TlsOptions, is_secure, secret_value, unverified_warning, warn_unverified
 
 from .artillery import describe, run_artillery
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
-from .figures import as_number, as_operator, figure_at
 from .idleclient import run_idle_client
 from .report import charts as chart_html
 from .report import summary_table
@@ -128,7 +128,7 @@ class LoadGenerator:
 
     # -- running ------------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_load(self, url: Secret | str, connections: int = 1, rate: float = 1.0,
                    duration: timedelta = timedelta(seconds=10),
                    message: str | dict[str, Any] = DEFAULT_MESSAGE,
@@ -186,7 +186,7 @@ class LoadGenerator:
         self.runs[name] = LoadRun(cfg, progress=logger.console).start()
         return name
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_load(self, name: str = "load", timeout: timedelta | None = None,
                       charts: bool = True, latency_limit: float | None = None) -> dict[str, Any]:
         """Waits for the load ``name`` to end and returns its result (see `The result`).
@@ -205,7 +205,7 @@ class LoadGenerator:
         self.log_load_report(result, charts=charts, latency_limit=latency_limit)
         return result
 
-    @keyword
+    @keyword(tags=["Action"])
     def run_load(self, url: Secret | str, connections: int = 1, rate: float = 1.0,
                  duration: timedelta = timedelta(seconds=10),
                  message: str | dict[str, Any] = DEFAULT_MESSAGE,
@@ -238,7 +238,7 @@ class LoadGenerator:
                         client_key=client_key, verify=verify)
         return self.wait_for_load(name, charts=charts, latency_limit=latency_limit)
 
-    @keyword
+    @keyword(tags=["Action"])
     def run_slow_consumer(self, url: Secret | str, message: str, unread_bytes: int,
                           rate: float = 100.0, max_duration: timedelta = timedelta(seconds=30),
                           id_field: str = "id", id_digits: int = 1,
@@ -290,7 +290,7 @@ class LoadGenerator:
         logger.info(f"Slow consumer result: {result}")
         return result
 
-    @keyword
+    @keyword(tags=["Action"])
     def run_idle_client(self, url: Secret | str, duration: timedelta = timedelta(seconds=25),
                         answer_pings: bool = True, headers: dict[str, str] | None = None,
                         token: Secret | str | None = None, ca_bundle: str | None = None,
@@ -327,7 +327,7 @@ class LoadGenerator:
         logger.info(f"Idle client result: {result}")
         return result
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_load(self, name: str = "load") -> dict[str, Any]:
         """Stops the load ``name`` early and returns the figures it measured.
 
@@ -345,7 +345,7 @@ class LoadGenerator:
 
     # -- reading and asserting ----------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_load_figure(self, result: dict[str, Any], path: str,
                         assertion_operator: AssertionOperator | None = None,
                         expected: Any = None, message: str | None = None) -> Any:
@@ -366,7 +366,7 @@ class LoadGenerator:
         return verify_assertion(value, as_operator(assertion_operator), expected,
                                 f"Load figure '{path}'", message)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def load_should_deliver_every_message(self, result: dict[str, Any],
                                           min_percent: float = 100.0) -> None:
         """Fails unless at least ``min_percent`` of the expected messages were
@@ -393,7 +393,7 @@ class LoadGenerator:
             raise AssertionError(f"Load {result['name']} did not deliver every message: "
                                  + "; ".join(problems))
 
-    @keyword
+    @keyword(tags=["Action"])
     def log_load_report(self, result: dict[str, Any], charts: bool = True,
                         latency_limit: float | None = None) -> None:
         """Logs the figure table and (with ``charts``) the pictures of a load result.
@@ -408,7 +408,7 @@ class LoadGenerator:
 
     # -- Artillery ----------------------------------------------------------------------
 
-    @keyword
+    @keyword(tags=["Action"])
     def run_artillery(self, script: str, target: str | None = None,
                       variables: dict[str, Any] | None = None, output: str | None = None,
                       timeout: timedelta = timedelta(minutes=15),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .svgchart import line_chart
+from figurekit.svgchart import line_chart
 
 
 def _row(name: str, value: Any, unit: str = "") -> str:

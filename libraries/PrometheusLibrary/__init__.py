@@ -12,7 +12,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from LoadGenerator.figures import as_operator
+from figurekit.figures import as_operator
 from tlsoptions import TlsOptions, client_context, redact_url, secret_value
 
 from .scrape import Sample, Scrape, ScrapeTlsError, parse_exposition, parse_selector, scrape
@@ -58,7 +58,7 @@ class PrometheusLibrary:
     retried by the ``timeout`` of `Get Metric Value` (waiting does not cure it).
     """
 
-    @keyword
+    @keyword(tags=["Getter"])
     def scrape_metrics(self, url: str, timeout: timedelta = timedelta(seconds=5),
                        token: Secret | str | None = None, ca_bundle: str | None = None,
                        client_cert: str | None = None, client_key: str | None = None,
@@ -84,7 +84,7 @@ class PrometheusLibrary:
     def _context(url: str, tls: TlsOptions) -> ssl.SSLContext | None:
         return client_context(url, tls.ca_bundle, tls.client_cert, tls.client_key, tls.verify)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_metric_value(self, source: Scrape | str, name: str, labels: Any = None,
                          assertion_operator: AssertionOperator | None = None,
                          expected: Any = None, message: str | None = None,
@@ -128,7 +128,7 @@ class PrometheusLibrary:
                     raise
             time.sleep(POLL_S)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_metric_delta(self, before: Scrape, after: Scrape, name: str, labels: Any = None,
                          assertion_operator: AssertionOperator | None = None,
                          expected: Any = None, message: str | None = None) -> float:
@@ -154,7 +154,7 @@ class PrometheusLibrary:
         return verify_assertion(delta, as_operator(assertion_operator),
                                 _expected_number(expected), f"Delta of {name}", message)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_metric_samples(self, source: Scrape | str, name: str,
                            labels: Any = None, token: Secret | str | None = None,
                            ca_bundle: str | None = None, client_cert: str | None = None,
@@ -195,7 +195,7 @@ class PrometheusLibrary:
                         + "; ".join(s.describe() for s in found))
         return float(sum(s.value for s in found))
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def metric_should_be_exposed(self, source: Scrape, name: str,
                                  metric_type: str | None = None) -> str:
         """Fails unless ``source`` declares the metric family ``name`` (``# TYPE``), with
@@ -218,7 +218,7 @@ class PrometheusLibrary:
             raise AssertionError(f"{name} is a {found}, expected a {metric_type}.")
         return found
 
-    @keyword
+    @keyword(tags=["Getter"])
     def parse_metrics(self, text: str) -> Scrape:
         """A scrape of exposition ``text`` given directly (e.g. read from a file).
 

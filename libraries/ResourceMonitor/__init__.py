@@ -11,8 +11,8 @@ from assertionengine import AssertionOperator, verify_assertion
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from LoadGenerator.figures import as_operator, figure_at
-from LoadGenerator.svgchart import line_chart
+from figurekit.figures import as_operator, figure_at
+from figurekit.svgchart import line_chart
 
 from .sampling import PidSource, PrometheusSource, Sample, Sampler, Source
 from .stats import compute, leak_problems
@@ -49,7 +49,7 @@ class ResourceMonitor:
     def __init__(self) -> None:
         self.monitors: dict[str, Sampler] = {}
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_resource_monitor(self, pid: int | None = None, metrics_url: str | None = None,
                                interval: timedelta = timedelta(seconds=1),
                                name: str = "monitor", include_children: bool = False) -> None:
@@ -76,7 +76,7 @@ class ResourceMonitor:
         logger.info(f"Monitoring {source.description} every {interval.total_seconds():g} s "
                     f"as '{name}'.")
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_resource_monitor(self, name: str = "monitor",
                               warmup: timedelta = timedelta(0),
                               charts: bool = True) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class ResourceMonitor:
         samples = sampler.stop()
         return self._stats(sampler, samples, warmup, charts)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_resource_stats(self, name: str = "monitor", warmup: timedelta = timedelta(0),
                            charts: bool = False) -> dict[str, Any]:
         """The statistics so far; the monitor goes on sampling.
@@ -134,7 +134,7 @@ class ResourceMonitor:
             self.log_resource_charts(stats)
         return stats
 
-    @keyword
+    @keyword(tags=["Action"])
     def log_resource_charts(self, stats: dict[str, Any], cpu_limit: float | None = None) -> None:
         """Logs pictures of CPU and RSS over time (with the fitted RSS trend line).
 
@@ -155,7 +155,7 @@ class ResourceMonitor:
                              ("trend", trend)], x_label="seconds", y_label="MiB")
         logger.info(f"<div>{cpu}</div><div>{memory}</div>", html=True)
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_resource_figure(self, stats: dict[str, Any], path: str,
                             assertion_operator: AssertionOperator | None = None,
                             expected: Any = None, message: str | None = None) -> Any:
@@ -171,7 +171,7 @@ class ResourceMonitor:
         return verify_assertion(value, as_operator(assertion_operator), expected,
                                 f"Resource figure '{path}'", message)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def memory_should_not_leak(self, stats: dict[str, Any], max_slope: float = 1.0) -> None:
         """Fails if RSS grew faster than ``max_slope`` MiB per minute after the warm-up
         (least-squares trend), or if too few samples were taken after it to judge.
@@ -184,7 +184,7 @@ class ResourceMonitor:
         if problems:
             raise AssertionError(f"Memory of {stats['source']}: " + "; ".join(problems))
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def cpu_should_be_below(self, stats: dict[str, Any], limit: float = 80.0,
                             statistic: str = "mean") -> None:
         """Fails unless the CPU ``statistic`` (``mean``, ``p95`` or ``max``, in % of one

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from assertionengine import AssertionOperator
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from .figures import Figure, Unchecked, parse_target
+from .figures import Figure, Unchecked, format_target
 
 __version__ = "0.1.0"
 
@@ -19,36 +20,44 @@ class Scorecard:
     ``summary.md``, each figure with its scenario, target and verdict.
     """
 
-    @keyword
-    def record_figure(self, scenario: str, name: str, value: float, unit: str = "",
-                      target: str = "", note: str = "") -> None:
+    @keyword(tags=["Action"])
+    def record_figure(self, scenario: str, name: str, value: float,
+                      assertion_operator: AssertionOperator | None = None,
+                      assertion_expected: float | None = None, unit: str = "",
+                      note: str = "") -> None:
         """Records a measured figure; informational only, it never fails the test.
 
-        ``target`` (optional) is an operator and a number, e.g. ``< 500``.
+        With ``assertion_operator`` and ``assertion_expected`` (``<``, ``<=``, ``>``,
+        ``>=``, ``==``, ``!=`` and a number) the summary shows the figure's verdict against
+        that target; `Figure Should Meet Target` fails the test on it instead.
 
         Example:
-        | Record Figure    2.1    ping round trip p50    ${p50}    ms
+        | Record Figure    2.1    ping round trip p50    ${p50}    unit=ms
+        | Record Figure    2.2    metrics send to ack    ${ms}    <    500    unit=ms
         """
-        if target:
-            parse_target(target)
+        target = format_target(assertion_operator, assertion_expected)
         figure = Figure(scenario, name, float(value), unit, target, note)
         logger.info(figure.to_html(), html=True)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def figure_should_meet_target(self, scenario: str, name: str, value: float,
-                                  unit: str, target: str, note: str = "") -> None:
-        """Records a measured figure and fails unless it meets ``target``.
+                                  assertion_operator: AssertionOperator,
+                                  assertion_expected: float, unit: str = "",
+                                  note: str = "") -> None:
+        """Records a measured figure and fails unless ``value`` ``assertion_operator``
+        ``assertion_expected`` holds (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``).
 
         Example:
-        | Figure Should Meet Target    1.1    connect latency (pulse)    ${ms}    ms    < 500
+        | Figure Should Meet Target    1.1    connect latency (pulse)    ${ms}    <    500
+        | ...    unit=ms
         """
-        parse_target(target)
+        target = format_target(assertion_operator, assertion_expected)
         figure = Figure(scenario, name, float(value), unit, target, note)
         logger.info(figure.to_html(), html=True)
         if figure.verdict != "pass":
             raise AssertionError(f"{figure.describe()}")
 
-    @keyword
+    @keyword(tags=["Setter"])
     def record_not_checked(self, scenario: str, what: str, reason: str) -> None:
         """Records that a check could not be made against this target, and why: it is
         listed under "Not checked" in the summary and logged as a warning. It never fails

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from assertionengine import AssertionOperator
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq,
+    "==": operator.eq, "!=": operator.ne,
 }
-_TARGET = re.compile(r"^\s*(<=|>=|==|<|>)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_TARGET = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 # Figures ride in output.xml as an HTML comment inside the log message: invisible in
 # log.html, and they survive pabot's merge and rebot like any other message.
 _MARKERS = {kind: re.compile(rf"<!--{kind}:(.*?)-->", re.S) for kind in ("figure", "unchecked")}
@@ -30,6 +32,22 @@ def extract(kind: str, message: str) -> dict[str, Any] | None:
     """The record of ``kind`` embedded in ``message``, if any."""
     match = _MARKERS[kind].search(message)
     return json.loads(match.group(1)) if match else None
+
+
+def format_target(assertion_operator: AssertionOperator | None,
+                  assertion_expected: float | None) -> str:
+    """The target as the summary writes it (``"< 500"``), from the assertion engine's
+    operator and a number; "" when neither is given."""
+    if assertion_operator is None and assertion_expected is None:
+        return ""
+    if assertion_operator is None or assertion_expected is None:
+        raise ValueError("Give both assertion_operator and assertion_expected, or neither.")
+    if assertion_operator.value not in OPERATORS:
+        raise ValueError(f"A figure is compared with {', '.join(OPERATORS)}; "
+                         f"got {assertion_operator.value!r}.")
+    target = f"{assertion_operator.value} {float(assertion_expected):.12g}"
+    parse_target(target)
+    return target
 
 
 def parse_target(target: str) -> tuple[str, float]:

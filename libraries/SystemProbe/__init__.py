@@ -48,7 +48,7 @@ def health_url(ws_url: str) -> str:
 class SystemProbe:
     """Checks that the dashboards answer their ``/healthz`` before any test runs."""
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def dashboards_should_be_reachable(self, urls: dict[str, str],
                                        timeout: timedelta = timedelta(seconds=10),
                                        token: Secret | str | None = None,

@@ -80,6 +80,7 @@ class Connection:
         self.handshake_done_at: float | None = None
         self.closed_at: float | None = None
         self.last_returned: Frame | None = None  # the frame a wait keyword returned last
+        self.scope_ended: str | None = None  # "test"/"suite" that closed it when it ended
         self.state = "new"  # new → open → (reconnecting → open)* → closed
         self.observers: list[Observer] = []
         self.policy: ReconnectPolicy | None = None

@@ -24,6 +24,7 @@ class LibraryContext:
                  log_limit: int = LOG_PREVIEW_CHARS) -> None:
         self.runtime = LoopThread()
         self.cache = ConnectionCache("No open WebSocket connection.")
+        self.aliases: list[str] = []  # for messages: ConnectionCache keeps its own private
         self.default_timeout = default_timeout
         self.buffer_limit = buffer_limit
         self.log_limit = log_limit
@@ -36,18 +37,30 @@ class LibraryContext:
             if not self.cache.current:
                 raise RuntimeError("No open WebSocket connection. Use 'Connect' first.")
             connection = self.cache.current
+            if connection.scope_ended is not None:
+                raise RuntimeError(
+                    f"No WebSocket connection is open here: the current one, "
+                    f"{connection.describe()}, was closed when the {connection.scope_ended} "
+                    f"that opened it ended. Use 'Connect' first.")
         else:
             try:
                 connection = self.cache.get_connection(alias)
             except RuntimeError:
-                known = ", ".join(self.cache._aliases) or "none"
+                known = ", ".join(self.aliases) or "none"
                 raise RuntimeError(f"No WebSocket connection with alias {alias!r}. "
                                    f"Known aliases: {known}.") from None
         self.last_used = connection
         return connection
 
+    def forget_all(self) -> None:
+        """Forgets every connection (after they were closed)."""
+        self.cache.empty_cache()
+        self.aliases.clear()
+
     def register(self, connection: Connection, alias: str | None) -> None:
         self.cache.register(connection, alias)
+        if alias is not None:
+            self.aliases.append(alias)
         if self.scopes:
             self.scopes[-1].append(connection)
         self.last_used = connection

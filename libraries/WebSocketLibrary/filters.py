@@ -13,9 +13,9 @@ from jsonpath_ng.ext import parse as parse_jsonpath
 
 from . import jsontext
 from .frames import Frame
+from .kinds import MessageKind, message_kind
 from .matching import matches, mismatch
 
-KINDS = ("json", "text", "binary", "any")
 _MISSING = object()
 
 
@@ -92,7 +92,8 @@ class FrameFilter:
 
     def __init__(self, template: Any = None, path: str | None = None,
                  operator: AssertionOperator | None = None, expected: Any = None,
-                 regex: str | None = None, kind: str | None = None, after_ns: int = 0) -> None:
+                 regex: str | None = None, kind: MessageKind | str | None = None,
+                 after_ns: int = 0) -> None:
         self.template = template
         self.path = path
         self.operator = operator
@@ -100,12 +101,9 @@ class FrameFilter:
         self.regex = re.compile(regex) if regex else None
         if kind is None:
             kind = "text" if regex and template is None and path is None else "json"
-        kind = kind.lower()
-        if kind not in KINDS:
-            raise ValueError(f"Unknown message type {kind!r}; use one of {', '.join(KINDS)}.")
-        if kind == "binary" and (template is not None or path or regex):
+        self.kind = message_kind(kind).value
+        if self.kind == "binary" and (template is not None or path or regex):
             raise ValueError("A template, JSONPath or regex cannot match binary frames.")
-        self.kind = kind
         self.after_ns = after_ns
         if path:
             compile_path(path)  # fail early on a bad path

@@ -24,15 +24,16 @@ class ScopeListener:
         self.ctx.scopes.append([])
 
     def end_test(self, data: Any, result: Any) -> None:
-        self._end_scope()
+        self._end_scope("test")
 
     def end_suite(self, data: Any, result: Any) -> None:
-        self._end_scope()
+        self._end_scope("suite")
 
-    def _end_scope(self) -> None:
+    def _end_scope(self, scope: str) -> None:
         if not self.ctx.scopes:
             return
         opened = self.ctx.scopes.pop()
         if self.close_at_end:
             for connection in opened:
                 close_quietly(connection)
+                connection.scope_ended = scope  # never silently current in the next test

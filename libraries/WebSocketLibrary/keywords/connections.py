@@ -46,7 +46,7 @@ def header_pairs(token: Tokens | None, headers: Headers | None) -> list[tuple[st
 
 
 class ConnectionKeywords(Component):
-    @keyword
+    @keyword(tags=["Action"])
     def connect(self, url: Secret | str, alias: str | None = None,
                 timeout: timedelta | None = None, headers: Headers | None = None,
                 subprotocols: list[str] | None = None, origin: str | None = None,
@@ -128,7 +128,7 @@ class ConnectionKeywords(Component):
                     + (f" (alias {alias}{chosen})" if alias else chosen))
         return latency
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def connect_should_be_refused(self, url: Secret | str, status: int | None = None,
                                   response_headers: dict[str, str] | None = None,
                                   timeout: timedelta | None = None,
@@ -242,7 +242,7 @@ class ConnectionKeywords(Component):
             options["origin"] = origin
         return options
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_connect_latency(self, alias: str | None = None) -> float:
         """Returns the connect latency in ms measured when the connection was opened.
 
@@ -253,7 +253,7 @@ class ConnectionKeywords(Component):
         assert latency is not None
         return latency
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_connection_info(self, alias: str | None = None) -> dict[str, Any]:
         """Returns facts about a connection as a dictionary.
 
@@ -286,7 +286,7 @@ class ConnectionKeywords(Component):
                 "dropped": connection.buffer.dropped,
                 "reconnections": len(connection.reconnections)}
 
-    @keyword
+    @keyword(tags=["Setter"])
     def switch_connection(self, alias: str) -> None:
         """Makes the connection named ``alias`` the current one.
 

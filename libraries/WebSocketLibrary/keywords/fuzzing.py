@@ -58,7 +58,7 @@ def robot_escaped(text: str) -> str:
 
 
 class FuzzingKeywords(Component):
-    @keyword
+    @keyword(tags=["Assertion"])
     def fuzz_messages_from_schema(
             self, schema: dict | str, replies: list[dict | str],
             examples: int = 50, kinds: list[FuzzKind] | FuzzKind | None = None,

@@ -22,7 +22,7 @@ class HeartbeatKeywords(Component):
         super().__init__(ctx)
         self.monitors: dict[tuple[int, str], tuple[Connection, HeartbeatMonitor]] = {}
 
-    @keyword
+    @keyword(tags=["Action"])
     def start_heartbeat_monitor(self, template: dict | str | None = None,
                                 interval: timedelta = timedelta(seconds=1),
                                 tolerance: timedelta = timedelta(milliseconds=200),
@@ -58,7 +58,7 @@ class HeartbeatKeywords(Component):
         connection.add_observer(monitor.observe)
         self.monitors[key] = (connection, monitor)
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def heartbeat_monitor_should_be_healthy(self, name: str = "heartbeat",
                                             alias: str | None = None,
                                             minimum_beats: int = 1) -> dict[str, Any]:
@@ -96,7 +96,7 @@ class HeartbeatKeywords(Component):
                                  f"arrived, expected at least {minimum_beats}.")
         return stats
 
-    @keyword
+    @keyword(tags=["Action"])
     def stop_heartbeat_monitor(self, name: str = "heartbeat",
                                alias: str | None = None) -> dict[str, Any]:
         """Stops a heartbeat monitor and returns its statistics (no assertion).

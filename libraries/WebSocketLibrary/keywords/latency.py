@@ -23,7 +23,7 @@ class LatencyKeywords(Component):
         super().__init__(ctx)
         self.receiving = receiving
 
-    @keyword
+    @keyword(tags=["Getter"])
     def measure_round_trip(self, message: dict | str, reply_template: dict | str,
                            timeout: timedelta | None = None, alias: str | None = None) -> float:
         """Sends ``message``, waits for a reply matching ``reply_template``, returns the ms.
@@ -47,7 +47,7 @@ class LatencyKeywords(Component):
         logger.info(f"Round trip {rtt_ms:.3f} ms")
         return rtt_ms
 
-    @keyword
+    @keyword(tags=["Getter"])
     def measure_round_trips(self, message: dict | str, count: int = 100,
                             id_field: str = "id", reply_template: dict | str | None = None,
                             rate: float | None = None, timeout: timedelta | None = None,

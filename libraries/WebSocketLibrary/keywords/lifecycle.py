@@ -12,7 +12,7 @@ from .base import Component
 
 
 class LifecycleKeywords(Component):
-    @keyword
+    @keyword(tags=["Assertion"])
     def connection_should_be_open(self, alias: str | None = None) -> None:
         """Fails unless the connection is open.
 
@@ -27,7 +27,7 @@ class LifecycleKeywords(Component):
             raise AssertionError(f"Connection to {connection.url} {state} "
                                  f"(close code {connection.close_code}).")
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def connection_should_be_closed(self, code: int | None = None, reason: str | None = None,
                                     timeout: timedelta = timedelta(0),
                                     alias: str | None = None) -> int | None:
@@ -55,7 +55,7 @@ class LifecycleKeywords(Component):
                                  f"{connection.close_reason!r}, expected {reason!r}.")
         return connection.close_code
 
-    @keyword
+    @keyword(tags=["Action"])
     def close_connection(self, alias: str | None = None, code: int = 1000,
                          reason: str = "") -> None:
         """Closes the connection with a close ``code`` (default 1000) and ``reason``.
@@ -68,7 +68,7 @@ class LifecycleKeywords(Component):
         """
         self.ctx.connection(alias).close(code, reason)
 
-    @keyword
+    @keyword(tags=["Action"])
     def abort_connection(self, alias: str | None = None) -> None:
         """Drops the TCP connection at once, without a closing handshake.
 
@@ -82,7 +82,7 @@ class LifecycleKeywords(Component):
         """
         self.ctx.connection(alias).abort()
 
-    @keyword
+    @keyword(tags=["Getter"])
     def ping(self, alias: str | None = None, timeout: timedelta | None = None) -> float:
         """Sends a WebSocket protocol ping and returns the ms until its pong arrived.
 
@@ -99,7 +99,7 @@ class LifecycleKeywords(Component):
         except TimeoutError:
             raise AssertionError(f"No pong from {connection.url} within {seconds:g} s.") from None
 
-    @keyword
+    @keyword(tags=["Action"])
     def close_all_connections(self) -> None:
         """Closes every connection this library opened. Use it in a teardown.
 
@@ -108,7 +108,7 @@ class LifecycleKeywords(Component):
         """
         for connection in self.ctx.connections():
             close_quietly(connection)
-        self.ctx.cache.empty_cache()
+        self.ctx.forget_all()
 
 
 def close_quietly(connection: Connection) -> None:

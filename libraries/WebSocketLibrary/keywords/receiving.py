@@ -13,18 +13,19 @@ from ..connection import Connection
 from ..context import as_template, recent_traffic
 from ..filters import FrameFilter, check_value, path_value
 from ..frames import Frame
+from ..kinds import MessageKind
 from .base import Component
 
 SHOWN_FRAMES = 5
 
 
 class ReceivingKeywords(Component):
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_message(self, template: dict | list | str | None = None,
                          timeout: timedelta | None = None, alias: str | None = None,
                          path: str | None = None, operator: AssertionOperator | None = None,
                          expected: Any = None, regex: str | None = None,
-                         type: str | None = None) -> Any:
+                         type: MessageKind | None = None) -> Any:
         """Waits for a message that matches, removes it from the buffer and returns it.
 
         Criteria, all of which must hold:
@@ -54,7 +55,7 @@ class ReceivingKeywords(Component):
         self.ctx.connection(alias).last_returned = frame
         return frame.value
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_message_where(self, path: str, operator: AssertionOperator | None = None,
                                expected: Any = None, timeout: timedelta | None = None,
                                alias: str | None = None) -> Any:
@@ -74,12 +75,12 @@ class ReceivingKeywords(Component):
         """
         return self.wait_for_message(None, timeout, alias, path, operator, expected)
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_messages(self, count: int, template: dict | list | str | None = None,
                           timeout: timedelta | None = None, alias: str | None = None,
                           path: str | None = None, operator: AssertionOperator | None = None,
                           expected: Any = None, regex: str | None = None,
-                          type: str | None = None) -> list[Any]:
+                          type: MessageKind | None = None) -> list[Any]:
         """Waits until ``count`` matching messages have arrived; returns them, oldest first.
 
         The criteria are those of `Wait For Message`. The messages are consumed only when all
@@ -102,7 +103,7 @@ class ReceivingKeywords(Component):
         connection.last_returned = frames[-1]
         return [frame.value for frame in frames]
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_last_message_arrival(self, alias: str | None = None) -> float:
         """Returns when the frame last returned by a wait arrived, in ``perf_counter`` s.
 
@@ -126,13 +127,13 @@ class ReceivingKeywords(Component):
                                  f"yet.")
         return frame.arrived_ns / 1e9
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def message_should_not_arrive(self, template: dict | list | str | None = None,
                                   within: timedelta = timedelta(seconds=1),
                                   alias: str | None = None, path: str | None = None,
                                   operator: AssertionOperator | None = None,
                                   expected: Any = None, regex: str | None = None,
-                                  type: str | None = None,
+                                  type: MessageKind | None = None,
                                   ignore_buffered: bool = False) -> None:
         """Fails if a matching message arrives within ``within``; consumes nothing.
 
@@ -158,11 +159,12 @@ class ReceivingKeywords(Component):
             raise AssertionError(f"A message matching {wanted.describe()} {when} on "
                                  f"{connection.url}: {frame.preview(self.ctx.log_limit)}")
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_buffered_messages(self, template: dict | list | str | None = None,
                               alias: str | None = None, path: str | None = None,
                               operator: AssertionOperator | None = None, expected: Any = None,
-                              regex: str | None = None, type: str | None = None) -> list[Any]:
+                              regex: str | None = None,
+                              type: MessageKind | None = None) -> list[Any]:
         """Returns the frames received and not yet consumed, oldest first; consumes nothing.
 
         JSON frames are decoded, other text frames are strings and binary frames bytes.
@@ -176,10 +178,10 @@ class ReceivingKeywords(Component):
         connection = self.ctx.connection(alias)
         given = any(v is not None for v in (template, path, operator, expected, regex, type))
         wanted = self._filter(template, path, operator, expected, regex,
-                              type if given else "any")
+                              type if given else MessageKind.ANY)
         return [frame.value for frame in connection.buffer.snapshot() if wanted(frame)]
 
-    @keyword
+    @keyword(tags=["Setter"])
     def clear_message_buffer(self, alias: str | None = None) -> int:
         """Discards the buffered frames and returns how many there were.
 
@@ -188,7 +190,7 @@ class ReceivingKeywords(Component):
         """
         return self.ctx.connection(alias).buffer.clear()
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_json_value(self, message: dict | list | str, path: str,
                        operator: AssertionOperator | None = None, expected: Any = None) -> Any:
         """Returns the value at JSONPath ``path`` of ``message``, optionally asserting it.
@@ -221,7 +223,7 @@ class ReceivingKeywords(Component):
 
     @staticmethod
     def _filter(template: Any, path: str | None, operator: AssertionOperator | None,
-                expected: Any, regex: str | None, kind: str | None,
+                expected: Any, regex: str | None, kind: MessageKind | None,
                 after_ns: int = 0) -> FrameFilter:
         return FrameFilter(as_template(template) if template is not None else None,
                            path, operator, expected, regex, kind, after_ns)

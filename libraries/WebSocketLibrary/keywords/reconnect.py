@@ -18,7 +18,7 @@ class ReconnectKeywords(Component):
         super().__init__(ctx)
         self._waited: dict[int, int] = {}  # id(connection) -> reconnections already returned
 
-    @keyword
+    @keyword(tags=["Setter"])
     def enable_auto_reconnect(self, alias: str | None = None,
                               initial_delay: timedelta = timedelta(milliseconds=100),
                               max_delay: timedelta = timedelta(seconds=5),
@@ -61,7 +61,7 @@ class ReconnectKeywords(Component):
         logger.info(f"Auto reconnect on {connection.url}: {len(messages)} subscription(s)"
                     + (f", resume {policy.resume.template}" if policy.resume else ""))
 
-    @keyword
+    @keyword(tags=["Setter"])
     def disable_auto_reconnect(self, alias: str | None = None) -> None:
         """Stops reconnecting automatically; a loss of the connection then closes it.
 
@@ -70,7 +70,7 @@ class ReconnectKeywords(Component):
         """
         self.ctx.connection(alias).set_policy(None)
 
-    @keyword
+    @keyword(tags=["Setter"])
     def register_subscription(self, message: dict | list | str, send: bool = True,
                               alias: str | None = None) -> None:
         """Records ``message`` to be re-sent after every automatic reconnection.
@@ -90,7 +90,7 @@ class ReconnectKeywords(Component):
             self.ctx.log_frame(">>", text)
         connection.policy.resubscribe.append(text)
 
-    @keyword
+    @keyword(tags=["Wait"])
     def wait_for_reconnection(self, timeout: timedelta | None = None,
                               alias: str | None = None) -> float:
         """Waits for the next automatic reconnection and returns its recovery time in ms.
@@ -119,7 +119,7 @@ class ReconnectKeywords(Component):
         logger.info(f"Reconnected to {connection.url}: {reconnection.as_dict()}")
         return reconnection.recovery_ms
 
-    @keyword
+    @keyword(tags=["Getter"])
     def get_reconnections(self, alias: str | None = None) -> list[dict[str, Any]]:
         """Returns every automatic reconnection of the connection so far, oldest first.
 

@@ -13,7 +13,7 @@ from .base import Component
 
 
 class SchemaKeywords(Component):
-    @keyword
+    @keyword(tags=["Assertion"])
     def message_should_match_schema(self, message: Any, schema: dict | str) -> None:
         """Fails unless ``message`` is valid against the JSON Schema ``schema``.
 
@@ -32,7 +32,7 @@ class SchemaKeywords(Component):
             raise AssertionError(f"The message does not match the schema "
                                  f"({len(errors)} error(s)):\n  " + "\n  ".join(errors))
 
-    @keyword
+    @keyword(tags=["Assertion"])
     def buffered_messages_should_match_schema(self, schema: dict | str,
                                               template: dict | list | str | None = None,
                                               alias: str | None = None,

@@ -11,15 +11,15 @@ from robot.api import logger
 from robotlibcore import keyword
 
 from ..context import as_json_value, compact_json
+from ..kinds import FrameType
+from ..kinds import frame_type as as_frame_type
 from ..schedule import send_at_rate
 from ..sizes import parse_size
 from .base import Component
 
-FRAME_TYPES = ("text", "binary")
-
 
 class SendingKeywords(Component):
-    @keyword
+    @keyword(tags=["Action"])
     def send_text(self, text: str, alias: str | None = None) -> None:
         """Sends ``text`` as one text frame, exactly as given (no JSON check).
 
@@ -28,7 +28,7 @@ class SendingKeywords(Component):
         """
         self._send(alias, text)
 
-    @keyword
+    @keyword(tags=["Action"])
     def send_json(self, message: dict | list | str, alias: str | None = None) -> None:
         """Sends ``message`` as a compact JSON text frame.
 
@@ -40,7 +40,7 @@ class SendingKeywords(Component):
         """
         self._send(alias, compact_json(message))
 
-    @keyword
+    @keyword(tags=["Action"])
     def send_binary(self, data: bytes, alias: str | None = None) -> None:
         """Sends ``data`` as one binary frame.
 
@@ -53,21 +53,24 @@ class SendingKeywords(Component):
         """
         self._send(alias, bytes(data))
 
-    @keyword
-    def send_bytes(self, data: bytes, frame_type: str = "text", alias: str | None = None) -> None:
+    @keyword(tags=["Action"])
+    def send_bytes(self, data: bytes, frame_type: FrameType = FrameType.TEXT,
+                   alias: str | None = None) -> None:
         """Sends ``data`` unchanged in a frame of ``frame_type`` (``text`` or ``binary``).
 
         With ``text`` the bytes go out as a text frame without any UTF-8 or JSON check, so
         a server's handling of invalid UTF-8 or broken JSON can be tested.
 
         Example:
-        | Send Bytes    ${{b'{"type": "ping"'}}    # truncated JSON in a text frame
-        | Send Bytes    ${{b"\\xff\\xfe"}}    # invalid UTF-8 in a text frame
+        | ${truncated}=    Convert To Bytes    {"type": "ping"
+        | Send Bytes    ${truncated}    # truncated JSON in a text frame
+        | ${invalid}=    Convert To Bytes    ff fe    hex
+        | Send Bytes    ${invalid}    # invalid UTF-8 in a text frame
         """
         self._send(alias, bytes(data), text=self._is_text(frame_type))
 
-    @keyword
-    def send_frame_of_size(self, size: int | str, frame_type: str = "text",
+    @keyword(tags=["Action"])
+    def send_frame_of_size(self, size: int | str, frame_type: FrameType = FrameType.TEXT,
                            fill: str = "x", alias: str | None = None,
                            timeout: timedelta = timedelta(seconds=60)) -> int:
         """Sends one frame of exactly ``size`` bytes made of ``fill``; returns the size.
@@ -85,10 +88,11 @@ class SendingKeywords(Component):
         payload = (unit * (count // len(unit) + 1))[:count]
         connection = self.ctx.connection(alias)
         connection.send(payload, timeout.total_seconds(), text=self._is_text(frame_type))
-        logger.info(f">> {frame_type} frame of {count} bytes ({payload[:20]!r}…)")
+        logger.info(f">> {as_frame_type(frame_type).value} frame of {count} bytes "
+                    f"({payload[:20]!r}…)")
         return count
 
-    @keyword
+    @keyword(tags=["Action"])
     def send_at_rate(self, message: dict | list | str, rate: float, duration: timedelta,
                      sequence_field: str | None = None, as_json: bool = True,
                      alias: str | None = None) -> dict[str, Any]:
@@ -130,11 +134,8 @@ class SendingKeywords(Component):
         return lambda n: json.dumps({**value, sequence_field: n}, separators=(",", ":"))
 
     @staticmethod
-    def _is_text(frame_type: str) -> bool:
-        kind = frame_type.lower()
-        if kind not in FRAME_TYPES:
-            raise ValueError(f"frame_type must be text or binary, not {frame_type!r}.")
-        return kind == "text"
+    def _is_text(frame_type: FrameType | str) -> bool:
+        return as_frame_type(frame_type) is FrameType.TEXT
 
     def _send(self, alias: str | None, payload: str | bytes, text: bool | None = None) -> None:
         self.ctx.connection(alias).send(payload, text=text)
