@@ -69,27 +69,38 @@ Traffic Series Should Count
     ...    ``dashboard``, and has the ack latency histogram.
     [Arguments]    ${scrape}    ${dashboard}
     Get Metric Value    ${scrape}    dashboard_connections_active{dashboard="${dashboard}"}
-    ...    assertion_operator=>=    expected=1
+    ...    assertion_operator=>=    assertion_expected=1
     Get Metric Value
     ...    ${scrape}
     ...    dashboard_messages_received_total{dashboard="${dashboard}",type="ping"}
     ...    assertion_operator=>=
-    ...    expected=1
+    ...    assertion_expected=1
     Get Metric Value
     ...    ${scrape}
     ...    dashboard_messages_sent_total{dashboard="${dashboard}",type="welcome"}
     ...    assertion_operator=>=
-    ...    expected=1
-    Get Metric Value    ${scrape}
-    ...    dashboard_errors_total{dashboard="${dashboard}",code="unknown_type"}    assertion_operator=>=    expected=1
-    Get Metric Value    ${scrape}    dashboard_ack_latency_seconds_count    assertion_operator=>=    expected=0
+    ...    assertion_expected=1
+    Get Metric Value
+    ...    ${scrape}
+    ...    dashboard_errors_total{dashboard="${dashboard}",code="unknown_type"}
+    ...    assertion_operator=>=
+    ...    assertion_expected=1
+    Get Metric Value
+    ...    ${scrape}
+    ...    dashboard_ack_latency_seconds_count
+    ...    assertion_operator=>=
+    ...    assertion_expected=0
 
 SLO Series Should Be Exposed
     [Documentation]    The scrape has the current value of each metric and declares the alert,
     ...    voice and notification series (which have samples once something happened).
     [Arguments]    ${scrape}
     FOR    ${metric}    IN    @{METRICS}
-        Get Metric Value    ${scrape}    slo_metric_value{metric="${metric}"}    assertion_operator=>=    expected=0
+        Get Metric Value
+        ...    ${scrape}
+        ...    slo_metric_value{metric="${metric}"}
+        ...    assertion_operator=>=
+        ...    assertion_expected=0
     END
     FOR    ${family}    IN    slo_alerts_total    voice_active    alert_notifications_total
         Metric Should Be Exposed    ${scrape}    ${family}

@@ -199,12 +199,12 @@ Replayed Events Should Follow In Order
     ...    the resolution.
     [Arguments]    ${last}    ${count}
     ${resumed_at}=    Get Last Message Arrival    after
-    ${first}=    Wait For Message    {"seq": ${last + 1}}    path=$.type    operator=matches
-    ...    expected=^(slo_alert|alert_resolved|recovery_action)$    alias=after
+    ${first}=    Wait For Message    {"seq": ${last + 1}}    path=$.type    assertion_operator=matches
+    ...    assertion_expected=^(slo_alert|alert_resolved|recovery_action)$    alias=after
     ${first_at}=    Get Last Message Arrival    after
     Should Be True    ${first_at} >= ${resumed_at}    The first replayed event came before resumed.
-    ${rest}=    Wait For Messages    ${count - 1}    path=$.type    operator=matches
-    ...    expected=^(slo_alert|alert_resolved|recovery_action)$    alias=after
+    ${rest}=    Wait For Messages    ${count - 1}    path=$.type    assertion_operator=matches
+    ...    assertion_expected=^(slo_alert|alert_resolved|recovery_action)$    alias=after
     ${seqs}=    Evaluate    [event['seq'] for event in [$first, *$rest]]
     ${expected}=    Evaluate    list(range(${last} + 1, ${last} + 1 + ${count}))
     Should Be Equal    ${seqs}    ${expected}

@@ -227,8 +227,8 @@ ${INVALID_METRIC_ROWS}
     Connect To Dashboard    pulse
     ${sent}=    Send At Rate    {"type": "metrics", "data": {"trust": 0.8}, "id": 0}    rate=1000
     ...    duration=1s    sequence_field=id
-    ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    operator=matches
-    ...    expected=^(metrics_received|error)$    timeout=15s
+    ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    assertion_operator=matches
+    ...    assertion_expected=^(metrics_received|error)$    timeout=15s
     # Wait For Messages has already failed unless every message was answered.
     ${acked}=    Count Messages Of Type    ${answers}    metrics_received
     Record Figure    5.2    flood messages acknowledged    ${acked}    unit=messages

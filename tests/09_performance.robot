@@ -22,6 +22,7 @@ Test Tags         long
     ...    scheduler stall of another suite can delay a handful of messages; the maximum is
     ...    scored against the same 500 ms.
     [Tags]    rule:ingest.group-commit-latency    rule:frames.id-echoed
+    Log Load Report    ${LOAD}    latency_limit=${LOAD_LATENCY_LIMIT_MS}
     Figure Should Meet Target    9.1    messages delivered (acknowledged)
     ...    ${LOAD}[delivery_percent]    >=    ${LOAD_DELIVERY_MIN_PERCENT}    unit=%
     ...    note=${LOAD}[acknowledged] of ${LOAD}[expected]
@@ -50,6 +51,7 @@ Test Tags         long
     [Documentation]    The RSS of the system's process, sampled through the 9.1 load, shows no
     ...    upward trend after the warm-up: the least-squares slope stays under the limit.
     The System Should Be Watched
+    Log Resource Charts    ${RESOURCES}    cpu=${False}
     Figure Should Meet Target    9.2    RSS trend after warm-up
     ...    ${RESOURCES}[rss][slope_mb_per_min]    <=    ${RSS_SLOPE_LIMIT_MB_PER_MIN}    unit=MiB/min
     ...    note=r² ${RESOURCES}[rss][r_squared], ${RESOURCES}[trend_samples] samples
@@ -63,6 +65,7 @@ Test Tags         long
     [Documentation]    The system's process uses under 80 % of a core on average while it
     ...    handles the 9.1 load.
     The System Should Be Watched
+    Log Resource Charts    ${RESOURCES}    cpu_limit=${CPU_LIMIT_PERCENT}    memory=${False}
     Figure Should Meet Target    9.3    CPU mean (% of one core)
     ...    ${RESOURCES}[cpu][mean]    <    ${CPU_LIMIT_PERCENT}    unit=%
     Record Figure    9.3    CPU p95 (% of one core)    ${RESOURCES}[cpu][p95]    unit=%

@@ -58,8 +58,8 @@ Test Teardown     Close All Connections
     Connect To Dashboard    pulse
     ${sent}=    Send At Rate    {"type": "ping", "timestamp": 1, "id": 0}    rate=1000
     ...    duration=1s    sequence_field=id
-    ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    operator=matches
-    ...    expected=^(pong|error)$    timeout=10s
+    ${answers}=    Wait For Messages    ${sent}[sent]    path=$.type    assertion_operator=matches
+    ...    assertion_expected=^(pong|error)$    timeout=10s
     ${pongs}=    Flood Answers Should Respect The Rate Limit    ${answers}    ${sent}[elapsed_s]
     Each Message Should Be Answered Once By Id    ${answers}    ${sent}[sent]
     Connection Should Be Open

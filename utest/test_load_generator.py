@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 
 from figurekit.figures import figure_at
-from figurekit.svgchart import line_chart, nice_ceiling
 from LoadGenerator import LoadGenerator
 from LoadGenerator.artillery import CANNOT_PROVIDE, figures, find_artillery, run_artillery
 from LoadGenerator.config import LoadConfig
@@ -281,24 +279,11 @@ def test_command_line_help() -> None:
 
 # -- pictures --------------------------------------------------------------------------------
 
-def test_line_chart_is_valid_svg_with_one_line_per_series() -> None:
-    svg = line_chart("a <title>", [("p50", [(0, 1.0), (1, 2.0)]), ("p99", [(0, 3.0), (1, 9.0)])],
-                     y_label="ms", limit=5.0, limit_label="limit")
-    root = ET.fromstring(svg)
-    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
-    assert len(lines) == 2
-    assert "a &lt;title&gt;" in svg
-
-
-def test_nice_ceiling() -> None:
-    assert nice_ceiling(7.3) == 10
-    assert nice_ceiling(0.18) == pytest.approx(0.2)
-    assert nice_ceiling(0) == 1
-
-
-def test_load_report_has_a_table_and_two_charts(good: dict[str, Any]) -> None:
+def test_load_report_has_a_table_and_three_charts(good: dict[str, Any]) -> None:
     assert "delivery" in summary_table(good)
-    assert charts(good, latency_limit_ms=500).count("<svg") == 2
+    pictures = charts(good, latency_limit_ms=500)
+    assert pictures.count("<svg") == 3
+    assert "latency by percentile" in pictures
 
 
 # -- Artillery -------------------------------------------------------------------------------

@@ -224,7 +224,7 @@ def test_percentile_nearest_rank() -> None:
 def test_resource_charts_are_svg(child: Any) -> None:
     monitor = ResourceMonitor()
     stats = monitored(monitor, child(STEADY).pid, 5)
-    from figurekit.svgchart import line_chart
+    from figurekit.charts import line_chart
 
     ET.fromstring(line_chart("x", [("cpu", [(s["t"], s["cpu_percent"])
                                              for s in stats["series"]])]))

@@ -241,3 +241,24 @@ def test_summary_without_figures(tmp_path: Path) -> None:
     assert summary["tests"] == {"passed": 1, "failed": 0, "skipped": 0}
     assert "| — | no figures were recorded | | | | |" in (tmp_path / "out" / "summary.md"
                                                          ).read_text()
+
+
+def test_charts_a_test_logged_are_written_out_and_shown_in_summary_md(tmp_path: Path) -> None:
+    suite = tmp_path / "pictures.robot"
+    suite.write_text("""\
+*** Test Cases ***
+Pictured Twice
+    Log    <div><svg xmlns="http://www.w3.org/2000/svg"><text>one</text></svg></div>    html=True
+    Log    <svg xmlns="http://www.w3.org/2000/svg"><text>two</text></svg>    html=True
+    Log    <svg> in plain text is not a chart
+""")
+    out = tmp_path / "results"
+    robot.run(str(suite), outputdir=str(out), output="output.xml", log="NONE", report="NONE",
+              stdout=io.StringIO(), stderr=io.StringIO())
+    summary = report.write(out / "output.xml", out)
+    assert summary["charts"] == [
+        {"test": "Pictured Twice", "file": "charts/pictured-twice-1.svg"},
+        {"test": "Pictured Twice", "file": "charts/pictured-twice-2.svg"}]
+    assert (out / "charts" / "pictured-twice-2.svg").read_text() == (
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>two</text></svg>')
+    assert "![Pictured Twice](charts/pictured-twice-1.svg)" in (out / "summary.md").read_text()

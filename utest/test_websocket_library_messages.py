@@ -116,7 +116,8 @@ def test_wait_for_message_with_a_jsonpath_and_an_operator(
     connect(wslib, server_url)
     kw(wslib, "send_json", {"cmd": "burst", "count": 5})
 
-    got = kw(wslib, "wait_for_message", path="$.seq", operator=GT, expected="2")
+    got = kw(wslib, "wait_for_message", path="$.seq", assertion_operator=GT,
+             assertion_expected="2")
 
     assert got == {"type": "update", "seq": 3}
     assert kw(wslib, "wait_for_message_where", "$.seq", EQ, "1") == {"type": "update", "seq": 1}
@@ -236,7 +237,8 @@ def test_failure_message_explains_every_kind_of_frame(
     sync(wslib)
 
     with pytest.raises(AssertionError) as raised:
-        kw(wslib, "wait_for_message", path="$.seq", operator=GT, expected="5", timeout=ZERO)
+        kw(wslib, "wait_for_message", path="$.seq", assertion_operator=GT,
+           assertion_expected="5", timeout=ZERO)
 
     text = str(raised.value)
     assert text.startswith("No message matching $.seq > '5' within 0 s on ws://")

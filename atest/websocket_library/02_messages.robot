@@ -125,7 +125,7 @@ JSONPath Waits Should Match
     Send Json    {"cmd": "burst", "count": 5}
     ${third}=    Wait For Message Where    $.seq    >=    3
     Should Be Equal As Integers    ${third}[seq]    3
-    Wait For Message    {"type": "update"}    path=$.seq    operator=equal    expected=1
+    Wait For Message    {"type": "update"}    path=$.seq    assertion_operator=equal    assertion_expected=1
     Send Json    {"items": [{"id": 1}, {"id": 42}], "status": "ok"}
     ${msg}=    Wait For Message Where    $.items[*].id    contains    42
     Get Json Value    ${msg}    $.status    ==    ok

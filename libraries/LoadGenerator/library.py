@@ -348,7 +348,7 @@ class LoadGenerator:
     @keyword(tags=["Getter"])
     def get_load_figure(self, result: dict[str, Any], path: str,
                         assertion_operator: AssertionOperator | None = None,
-                        expected: Any = None, message: str | None = None) -> Any:
+                        assertion_expected: Any = None, message: str | None = None) -> Any:
         """Returns the figure at ``path`` of a load (or Artillery) result, optionally
         asserting it with an assertion operator (``==``, ``<``, ``>=``, ``contains``, …).
 
@@ -362,8 +362,8 @@ class LoadGenerator:
         | Get Load Figure    ${result}    schedule_lag_ms.p99    <=    2
         """
         value = figure_at(result, path)
-        expected = as_number(expected, value)
-        return verify_assertion(value, as_operator(assertion_operator), expected,
+        assertion_expected = as_number(assertion_expected, value)
+        return verify_assertion(value, as_operator(assertion_operator), assertion_expected,
                                 f"Load figure '{path}'", message)
 
     @keyword(tags=["Assertion"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from figurekit.svgchart import line_chart
+from figurekit.charts import line_chart, percentile_chart
 
 
 def _row(name: str, value: Any, unit: str = "") -> str:
@@ -45,22 +45,27 @@ def summary_table(result: dict[str, Any]) -> str:
 
 
 def charts(result: dict[str, Any], latency_limit_ms: float | None = None) -> str:
-    """Latency percentiles over time and the throughput timeline, as inline SVG."""
+    """Latency percentiles over time, latency by percentile (the whole run) and the
+    throughput timeline, as inline SVG."""
     timeline = result["timeline"]
+    limit_label = f"limit {latency_limit_ms:g} ms" if latency_limit_ms else ""
     latency = line_chart(
         f"latency of the replies of each second, from the intended send time "
         f"({result['name']})",
         [(name, [(t["second"], t[name]) for t in timeline if t["acknowledged"]])
          for name in ("p50", "p95", "p99", "max")],
         x_label="seconds since start", y_label="ms", limit=latency_limit_ms,
-        limit_label=f"limit {latency_limit_ms:g} ms" if latency_limit_ms else "")
+        limit_label=limit_label)
+    by_percentile = percentile_chart(
+        f"latency by percentile, from the intended send time ({result['name']})",
+        result["latency_ms"], limit=latency_limit_ms, limit_label=limit_label)
     throughput = line_chart(
         f"messages per second ({result['name']})",
         [("sent", [(t["second"], t["sent"]) for t in timeline]),
          ("acknowledged", [(t["second"], t["acknowledged"]) for t in timeline]),
          ("errored", [(t["second"], t["errored"]) for t in timeline])],
         x_label="seconds since start", y_label="msg/s")
-    return f"<div>{latency}</div><div>{throughput}</div>"
+    return f"<div>{latency}</div><div>{by_percentile}</div><div>{throughput}</div>"
 
 
 def text_summary(result: dict[str, Any]) -> str:

@@ -87,7 +87,7 @@ class PrometheusLibrary:
     @keyword(tags=["Getter"])
     def get_metric_value(self, source: Scrape | str, name: str, labels: Any = None,
                          assertion_operator: AssertionOperator | None = None,
-                         expected: Any = None, message: str | None = None,
+                         assertion_expected: Any = None, message: str | None = None,
                          timeout: timedelta = timedelta(0),
                          token: Secret | str | None = None, ca_bundle: str | None = None,
                          client_cert: str | None = None, client_key: str | None = None,
@@ -120,7 +120,8 @@ class PrometheusLibrary:
                            if isinstance(source, str) else source)
                 value = self._value(current, name, labels)
                 return verify_assertion(value, as_operator(assertion_operator),
-                                        _expected_number(expected), f"Metric {name}", message)
+                                        _expected_number(assertion_expected), f"Metric {name}",
+                                        message)
             except ScrapeTlsError:
                 raise  # no retry: waiting does not make a certificate verify
             except AssertionError:
@@ -131,7 +132,7 @@ class PrometheusLibrary:
     @keyword(tags=["Getter"])
     def get_metric_delta(self, before: Scrape, after: Scrape, name: str, labels: Any = None,
                          assertion_operator: AssertionOperator | None = None,
-                         expected: Any = None, message: str | None = None) -> float:
+                         assertion_expected: Any = None, message: str | None = None) -> float:
         """``after`` − ``before`` for the series ``name`` (with ``labels``), optionally
         asserted: how much a counter grew between two scrapes.
 
@@ -152,7 +153,8 @@ class PrometheusLibrary:
         logger.info(f"{name} {wanted or ''}: {start:g} → {end:g} (delta {delta:g}) over "
                     f"{after.taken_at - before.taken_at:.3f} s")
         return verify_assertion(delta, as_operator(assertion_operator),
-                                _expected_number(expected), f"Delta of {name}", message)
+                                _expected_number(assertion_expected), f"Delta of {name}",
+                                message)
 
     @keyword(tags=["Getter"])
     def get_metric_samples(self, source: Scrape | str, name: str,

@@ -11,8 +11,8 @@ from assertionengine import AssertionOperator, verify_assertion
 from robot.api import logger
 from robot.api.deco import keyword, library
 
+from figurekit.charts import line_chart
 from figurekit.figures import as_operator, figure_at
-from figurekit.svgchart import line_chart
 
 from .sampling import PidSource, PrometheusSource, Sample, Sampler, Source
 from .stats import compute, leak_problems
@@ -135,30 +135,45 @@ class ResourceMonitor:
         return stats
 
     @keyword(tags=["Action"])
-    def log_resource_charts(self, stats: dict[str, Any], cpu_limit: float | None = None) -> None:
-        """Logs pictures of CPU and RSS over time (with the fitted RSS trend line).
+    def log_resource_charts(self, stats: dict[str, Any], cpu_limit: float | None = None,
+                            cpu: bool = True, memory: bool = True) -> None:
+        """Logs pictures of CPU (with ``cpu``) and RSS (with ``memory``) over time, RSS
+        with its fitted trend line after the warm-up.
 
         Example:
         | Log Resource Charts    ${stats}    cpu_limit=80
+        | Log Resource Charts    ${stats}    cpu=${False}    # memory only
         """
         series = stats["series"]
-        cpu = line_chart(f"CPU of {stats['source']} (% of one core)",
+        pictures = []
+        if cpu:
+            pictures.append(self._cpu_chart(stats, series, cpu_limit))
+        if memory:
+            pictures.append(self._memory_chart(stats, series))
+        logger.info("".join(f"<div>{picture}</div>" for picture in pictures), html=True)
+
+    @staticmethod
+    def _cpu_chart(stats: dict[str, Any], series: list[dict[str, Any]],
+                   cpu_limit: float | None) -> str:
+        return line_chart(f"CPU of {stats['source']} (% of one core)",
                          [("cpu %", [(s["t"], s["cpu_percent"]) for s in series])],
                          x_label="seconds", y_label="%", limit=cpu_limit,
                          limit_label=f"limit {cpu_limit:g} %" if cpu_limit else "")
+
+    @staticmethod
+    def _memory_chart(stats: dict[str, Any], series: list[dict[str, Any]]) -> str:
         rss = stats["rss"]
         after = [s for s in series if s["t"] >= stats["warmup_s"]]
         trend = [(s["t"], rss["intercept_mb"] + rss["slope_mb_per_min"] * s["t"] / 60)
                  for s in (after[0], after[-1])] if after else []
-        memory = line_chart(f"RSS of {stats['source']} (MiB) and its trend after warm-up",
-                            [("rss", [(s["t"], s["rss_bytes"] / 1048576) for s in series]),
-                             ("trend", trend)], x_label="seconds", y_label="MiB")
-        logger.info(f"<div>{cpu}</div><div>{memory}</div>", html=True)
+        return line_chart(f"RSS of {stats['source']} (MiB) and its trend after warm-up",
+                          [("rss", [(s["t"], s["rss_bytes"] / 1048576) for s in series]),
+                           ("trend", trend)], x_label="seconds", y_label="MiB")
 
     @keyword(tags=["Getter"])
     def get_resource_figure(self, stats: dict[str, Any], path: str,
                             assertion_operator: AssertionOperator | None = None,
-                            expected: Any = None, message: str | None = None) -> Any:
+                            assertion_expected: Any = None, message: str | None = None) -> Any:
         """The statistic at dotted ``path`` (``cpu.mean``, ``rss.slope_mb_per_min``,
         ``fds.max``), optionally asserted with an assertion operator.
 
@@ -166,9 +181,9 @@ class ResourceMonitor:
         | Get Resource Figure    ${stats}    threads.max    <=    20
         """
         value = figure_at(stats, path)
-        if isinstance(expected, str) and isinstance(value, int | float):
-            expected = float(expected)
-        return verify_assertion(value, as_operator(assertion_operator), expected,
+        if isinstance(assertion_expected, str) and isinstance(value, int | float):
+            assertion_expected = float(assertion_expected)
+        return verify_assertion(value, as_operator(assertion_operator), assertion_expected,
                                 f"Resource figure '{path}'", message)
 
     @keyword(tags=["Assertion"])

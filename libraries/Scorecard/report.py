@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,15 @@ from robot.result import Message, TestCase, TestSuite
 
 from .figures import Figure, Unchecked
 
+# The charts a test logged (inline SVG), written out as files that summary.md shows.
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+
 
 class _FigureCollector(ResultVisitor):
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.unchecked: list[dict[str, Any]] = []
+        self.charts: list[tuple[str, str]] = []  # (test or suite name, svg)
         self._test: TestCase | None = None
         self._suites: list[TestSuite] = []
 
@@ -46,6 +52,7 @@ class _FigureCollector(ResultVisitor):
         unchecked = Unchecked.from_message(msg.message)
         if unchecked is not None:
             self.unchecked.append({**asdict(unchecked), "test": owner.name})
+        self.charts += [(owner.name, svg) for svg in _SVG.findall(msg.message)]
 
 
 def _scenario_key(row: dict[str, Any]) -> tuple[int, ...]:
@@ -53,10 +60,23 @@ def _scenario_key(row: dict[str, Any]) -> tuple[int, ...]:
     return (*parts, 0) if parts else (999,)
 
 
-def build(output_xml: Path) -> dict[str, Any]:
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "chart"
+
+
+def build(output_xml: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The summary, and each chart of the run as (file name under charts/, svg)."""
     result = ExecutionResult(str(output_xml))
     collector = _FigureCollector()
     result.visit(collector)
+    files: list[tuple[str, str]] = []
+    charts = []
+    per_test: Counter[str] = Counter()
+    for test, svg in collector.charts:
+        per_test[test] += 1
+        name = f"{_slug(test)}-{per_test[test]}.svg"
+        files.append((name, svg))
+        charts.append({"test": test, "file": f"charts/{name}"})
     stats = result.statistics.total
     figures = sorted(collector.rows, key=_scenario_key)
     return {
@@ -66,7 +86,8 @@ def build(output_xml: Path) -> dict[str, Any]:
         "figures": figures,
         "figures_failing": sum(1 for f in figures if f["verdict"] == "fail"),
         "not_checked": sorted(collector.unchecked, key=_scenario_key),
-    }
+        "charts": charts,
+    }, files
 
 
 def to_markdown(summary: dict[str, Any]) -> str:
@@ -93,12 +114,19 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   "| scenario | check | why | test |", "|---|---|---|---|"]
         lines += [f"| {row['scenario']} | {row['what']} | {row['reason']} | {row['test']} |"
                   for row in summary["not_checked"]]
+    if summary.get("charts"):
+        lines += ["", "## Charts", ""]
+        lines += [f"![{chart['test']}]({chart['file']})" for chart in summary["charts"]]
     return "\n".join(lines) + "\n"
 
 
 def write(output_xml: Path, out_dir: Path) -> dict[str, Any]:
-    summary = build(output_xml)
+    summary, files = build(output_xml)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if files:
+        (out_dir / "charts").mkdir(exist_ok=True)
+    for name, svg in files:
+        (out_dir / "charts" / name).write_text(svg)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out_dir / "summary.md").write_text(to_markdown(summary))
     return summary

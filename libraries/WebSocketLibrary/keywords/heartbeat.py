@@ -29,10 +29,11 @@ class HeartbeatKeywords(Component):
                                 period: timedelta | None = None, name: str = "heartbeat",
                                 consume: bool = False, alias: str | None = None,
                                 path: str | None = None,
-                                operator: AssertionOperator | None = None,
-                                expected: Any = None) -> None:
+                                assertion_operator: AssertionOperator | None = None,
+                                assertion_expected: Any = None) -> None:
         """Starts watching, in the background, for messages matching ``template`` (and/or
-        ``path``/``operator``/``expected``, as in `Wait For Message`) to arrive every
+        ``path``/``assertion_operator``/``assertion_expected``, as in `Wait For Message`) to
+        arrive every
         ``interval`` ± ``tolerance``.
 
         Other keywords run meanwhile; `Heartbeat Monitor Should Be Healthy` checks the
@@ -49,7 +50,7 @@ class HeartbeatKeywords(Component):
         """
         connection = self.ctx.connection(alias)
         wanted = FrameFilter(as_template(template) if template is not None else None,
-                             path, operator, expected)
+                             path, assertion_operator, assertion_expected)
         key = (id(connection), name)
         if key in self.monitors:
             self.stop_heartbeat_monitor(name, alias)

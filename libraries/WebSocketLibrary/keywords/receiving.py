@@ -23,8 +23,9 @@ class ReceivingKeywords(Component):
     @keyword(tags=["Wait"])
     def wait_for_message(self, template: dict | list | str | None = None,
                          timeout: timedelta | None = None, alias: str | None = None,
-                         path: str | None = None, operator: AssertionOperator | None = None,
-                         expected: Any = None, regex: str | None = None,
+                         path: str | None = None,
+                         assertion_operator: AssertionOperator | None = None,
+                         assertion_expected: Any = None, regex: str | None = None,
                          type: MessageKind | None = None) -> Any:
         """Waits for a message that matches, removes it from the buffer and returns it.
 
@@ -32,9 +33,9 @@ class ReceivingKeywords(Component):
         - ``template``: a partial JSON template (dict or JSON string). Every key of the
           template must be present with an equal value; extra keys are ignored, nested
           objects likewise, arrays must have the same length.
-        - ``path`` with ``operator`` and ``expected``: a JSONPath whose value must satisfy an
-          assertion operator (``==``, ``!=``, ``<``, ``>=``, ``contains``, ``matches`` …, see
-          `Wait For Message Where`). A path alone must exist.
+        - ``path`` with ``assertion_operator`` and ``assertion_expected``: a JSONPath whose
+          value must satisfy an assertion operator (``==``, ``!=``, ``<``, ``>=``,
+          ``contains``, ``matches`` …, see `Wait For Message Where`). A path alone must exist.
         - ``regex``: a regular expression searched in the raw text of the frame.
         - ``type``: ``json`` (default), ``text`` (any text frame: the default with only a
           regex), ``binary`` or ``any``.
@@ -46,40 +47,45 @@ class ReceivingKeywords(Component):
 
         Example:
         | ${pong}=    Wait For Message    {"type": "pong"}    timeout=200ms
-        | Wait For Message    {"type": "update"}    path=$.value    operator=>    expected=5
+        | Wait For Message    {"type": "update"}    path=$.value    assertion_operator=>
+        | ...    assertion_expected=5
         | ${text}=    Wait For Message    regex=^ERROR \\\\d+
         | ${blob}=    Wait For Message    type=binary
         """
-        wanted = self._filter(template, path, operator, expected, regex, type)
+        wanted = self._filter(template, path, assertion_operator, assertion_expected, regex, type)
         frame = self.take(wanted, timeout, alias)
         self.ctx.connection(alias).last_returned = frame
         return frame.value
 
     @keyword(tags=["Wait"])
-    def wait_for_message_where(self, path: str, operator: AssertionOperator | None = None,
-                               expected: Any = None, timeout: timedelta | None = None,
+    def wait_for_message_where(self, path: str,
+                               assertion_operator: AssertionOperator | None = None,
+                               assertion_expected: Any = None, timeout: timedelta | None = None,
                                alias: str | None = None) -> Any:
         """Waits for a JSON message whose value at JSONPath ``path`` satisfies the assertion.
 
-        Reads like the getters of Browser library: ``path    operator    expected``. The
-        operators are those of robotframework-assertion-engine: ``==``, ``!=``, ``<``,
-        ``<=``, ``>``, ``>=``, ``contains``, ``not contains``, ``starts``, ``ends``,
-        ``matches`` (regex) and ``validate`` (a Python expression on ``value``). ``expected``
-        is converted to the type of the value found (numbers, booleans, JSON). A path that
-        selects several values gives their list. Consumes and returns the whole message.
+        Reads like the getters of Browser library: ``path    assertion_operator
+        assertion_expected``. The operators are those of robotframework-assertion-engine:
+        ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``contains``, ``not contains``,
+        ``starts``, ``ends``, ``matches`` (regex) and ``validate`` (a Python expression on
+        ``value``). ``assertion_expected`` is converted to the type of the value found
+        (numbers, booleans, JSON). A path that selects several values gives their list.
+        Consumes and returns the whole message.
 
         Example:
         | ${msg}=    Wait For Message Where    $.metrics.clarity    >=    0.9
         | Wait For Message Where    $.type    ==    alert    timeout=10s    alias=seams
         | Wait For Message Where    $.items[*].id    contains    42
         """
-        return self.wait_for_message(None, timeout, alias, path, operator, expected)
+        return self.wait_for_message(None, timeout, alias, path, assertion_operator,
+                                     assertion_expected)
 
     @keyword(tags=["Wait"])
     def wait_for_messages(self, count: int, template: dict | list | str | None = None,
                           timeout: timedelta | None = None, alias: str | None = None,
-                          path: str | None = None, operator: AssertionOperator | None = None,
-                          expected: Any = None, regex: str | None = None,
+                          path: str | None = None,
+                          assertion_operator: AssertionOperator | None = None,
+                          assertion_expected: Any = None, regex: str | None = None,
                           type: MessageKind | None = None) -> list[Any]:
         """Waits until ``count`` matching messages have arrived; returns them, oldest first.
 
@@ -93,7 +99,7 @@ class ReceivingKeywords(Component):
         if count < 1:
             raise ValueError("count must be at least 1.")
         connection = self.ctx.connection(alias)
-        wanted = self._filter(template, path, operator, expected, regex, type)
+        wanted = self._filter(template, path, assertion_operator, assertion_expected, regex, type)
         seconds = self.ctx.seconds(timeout)
         frames = connection.buffer.collect(wanted, count, seconds)
         if len(frames) < count:
@@ -131,8 +137,8 @@ class ReceivingKeywords(Component):
     def message_should_not_arrive(self, template: dict | list | str | None = None,
                                   within: timedelta = timedelta(seconds=1),
                                   alias: str | None = None, path: str | None = None,
-                                  operator: AssertionOperator | None = None,
-                                  expected: Any = None, regex: str | None = None,
+                                  assertion_operator: AssertionOperator | None = None,
+                                  assertion_expected: Any = None, regex: str | None = None,
                                   type: MessageKind | None = None,
                                   ignore_buffered: bool = False) -> None:
         """Fails if a matching message arrives within ``within``; consumes nothing.
@@ -147,7 +153,7 @@ class ReceivingKeywords(Component):
         | Message Should Not Arrive    {"topic": "prices"}    within=2s    ignore_buffered=True
         """
         connection = self.ctx.connection(alias)
-        wanted = self._filter(template, path, operator, expected, regex, type,
+        wanted = self._filter(template, path, assertion_operator, assertion_expected, regex, type,
                               time.perf_counter_ns() if ignore_buffered else 0)
         started = time.perf_counter_ns()
         seconds = within.total_seconds()
@@ -162,7 +168,8 @@ class ReceivingKeywords(Component):
     @keyword(tags=["Getter"])
     def get_buffered_messages(self, template: dict | list | str | None = None,
                               alias: str | None = None, path: str | None = None,
-                              operator: AssertionOperator | None = None, expected: Any = None,
+                              assertion_operator: AssertionOperator | None = None,
+                              assertion_expected: Any = None,
                               regex: str | None = None,
                               type: MessageKind | None = None) -> list[Any]:
         """Returns the frames received and not yet consumed, oldest first; consumes nothing.
@@ -176,8 +183,9 @@ class ReceivingKeywords(Component):
         | ${alerts}=    Get Buffered Messages    {"type": "alert"}
         """
         connection = self.ctx.connection(alias)
-        given = any(v is not None for v in (template, path, operator, expected, regex, type))
-        wanted = self._filter(template, path, operator, expected, regex,
+        given = any(v is not None for v in (template, path, assertion_operator,
+                                            assertion_expected, regex, type))
+        wanted = self._filter(template, path, assertion_operator, assertion_expected, regex,
                               type if given else MessageKind.ANY)
         return [frame.value for frame in connection.buffer.snapshot() if wanted(frame)]
 
@@ -192,11 +200,12 @@ class ReceivingKeywords(Component):
 
     @keyword(tags=["Getter"])
     def get_json_value(self, message: dict | list | str, path: str,
-                       operator: AssertionOperator | None = None, expected: Any = None) -> Any:
+                       assertion_operator: AssertionOperator | None = None,
+                       assertion_expected: Any = None) -> Any:
         """Returns the value at JSONPath ``path`` of ``message``, optionally asserting it.
 
         ``message`` is a dictionary/list (e.g. returned by `Wait For Message`) or a JSON
-        string. With ``operator`` and ``expected`` the value is checked as in
+        string. With ``assertion_operator`` and ``assertion_expected`` the value is checked as in
         `Wait For Message Where` and the keyword fails when it does not hold.
 
         Example:
@@ -205,7 +214,7 @@ class ReceivingKeywords(Component):
         | Get Json Value    ${msg}    $.version    >=    2
         """
         value = path_value(as_template(message), path)
-        reason = check_value(value, operator, expected, path)
+        reason = check_value(value, assertion_operator, assertion_expected, path)
         if reason:
             raise AssertionError(reason)
         return value
@@ -222,11 +231,11 @@ class ReceivingKeywords(Component):
         return frame
 
     @staticmethod
-    def _filter(template: Any, path: str | None, operator: AssertionOperator | None,
-                expected: Any, regex: str | None, kind: MessageKind | None,
+    def _filter(template: Any, path: str | None, assertion_operator: AssertionOperator | None,
+                assertion_expected: Any, regex: str | None, kind: MessageKind | None,
                 after_ns: int = 0) -> FrameFilter:
         return FrameFilter(as_template(template) if template is not None else None,
-                           path, operator, expected, regex, kind, after_ns)
+                           path, assertion_operator, assertion_expected, regex, kind, after_ns)
 
     def _no_match(self, connection: Connection, wanted: FrameFilter, seconds: float,
                   found: int = 0, count: int = 1) -> str:
