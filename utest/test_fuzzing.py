@@ -4,9 +4,7 @@ way each."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,8 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from ws_server import serving
 
 from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.fuzzing import FuzzKind, Sample, coverage, near_misses, samples
@@ -91,23 +90,8 @@ def make_handler(fault: str):
 
 @pytest.fixture(name="server_url")
 def server_url_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        async with serve(make_handler(request.param), "127.0.0.1", 0) as server:
-            urls.append(f"ws://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}")
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield urls[0]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    with serving(make_handler(request.param)) as url:
+        yield url
 
 
 @pytest.fixture(name="wslib")

@@ -9,7 +9,8 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -22,6 +23,7 @@ from LoadGenerator.slowconsumer import SMALL_WINDOW, run_slow_consumer
 from LoadGenerator.wsconn import WsConnection, open_connection
 
 HUGE = "9" * 5000
+NO_RATE_LIMIT = {"RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"}
 
 
 @pytest.mark.parametrize("text", [
@@ -130,8 +132,7 @@ def test_rate_limited_errors_carry_the_id_of_their_message(
 
 def test_a_client_that_stops_reading_is_closed_with_1008_and_not_buffered(
         make_system: Callable[..., RunningSystem]) -> None:
-    system = make_system({"MAX_MESSAGE_BYTES": "16384", "RATE_LIMIT_PER_S": "10000",
-                          "RATE_LIMIT_BURST": "10000"})  # no rate-limit 1008 here
+    system = make_system({"MAX_MESSAGE_BYTES": "16384", **NO_RATE_LIMIT})  # no rate 1008
     result = run_slow_consumer(system.url("pulse"), '{"type":"ping","id":"{id}"}',
                                rate=2000, unread_bytes=4 * 16384 + 64 * 1024,
                                max_seconds=15, id_digits=64)
@@ -139,18 +140,22 @@ def test_a_client_that_stops_reading_is_closed_with_1008_and_not_buffered(
     assert result["replies_read"] < result["sent"]
 
 
-def never_reading_client(system: RunningSystem, pings: int) -> WsConnection:
+@contextmanager
+def never_reading_client(system: RunningSystem, pings: int) -> Iterator[WsConnection]:
     """A client with a small receive window that sends ``pings`` pings (64-digit ids, so
-    the pongs add up) and will never read a byte."""
+    the pongs add up) and will never read a byte; closed on exit."""
     conn = open_connection(system.url("pulse"), socket_options=SMALL_WINDOW)
-    for number in range(pings):
-        conn.send_text(b'{"type":"ping","id":"%064d"}' % number)
-    deadline = time.monotonic() + 10
-    while conn.backlog and time.monotonic() < deadline:
-        conn.write()
-        time.sleep(0.01)
-    assert not conn.backlog, "the server stopped reading the pings"
-    return conn
+    try:
+        for number in range(pings):
+            conn.send_text(b'{"type":"ping","id":"%064d"}' % number)
+        deadline = time.monotonic() + 10
+        while conn.backlog and time.monotonic() < deadline:
+            conn.write()
+            time.sleep(0.01)
+        assert not conn.backlog, "the server stopped reading the pings"
+        yield conn
+    finally:
+        conn.close()
 
 
 def wait_until_gone(system: RunningSystem, within_s: float) -> float:
@@ -165,40 +170,30 @@ def wait_until_gone(system: RunningSystem, within_s: float) -> float:
 def test_a_client_that_never_reads_is_closed_with_1008_and_then_aborted(
         make_system: Callable[..., RunningSystem]) -> None:
     # The close frame waits behind everything unsent: only an abort can end the connection.
-    system = make_system({"MAX_MESSAGE_BYTES": "16384", "RATE_LIMIT_PER_S": "10000",
-                          "RATE_LIMIT_BURST": "10000"})
+    system = make_system({"MAX_MESSAGE_BYTES": "16384", **NO_RATE_LIMIT})
     system.app.UNREAD_CLOSE_TIMEOUT_S = 0.5
-    conn = never_reading_client(system, 3000)  # ~400 KB of pongs for a bound of 64 KiB
-    try:
+    with never_reading_client(system, 3000):  # ~400 KB of pongs for a bound of 64 KiB
         assert wait_until_gone(system, 10) < 10
-    finally:
-        conn.close()
 
 
 def test_keepalive_closes_a_client_whose_writes_are_stuck_below_the_unsent_bound(
         make_system: Callable[..., RunningSystem]) -> None:
     # ~200 KB of pongs: the transport holds more than its 64 KiB high-water mark, so a
     # ping waiting for it to drain would wait forever; the bound (4 MiB) is not reached.
-    system = make_system({"RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"})
+    system = make_system(NO_RATE_LIMIT)
     system.app.KEEPALIVE_S = 0.5
     system.app.CLOSE_TIMEOUT_S = 0.5
-    conn = never_reading_client(system, 1500)
-    try:
+    with never_reading_client(system, 1500):
         assert wait_until_gone(system, 10) < 10
-    finally:
-        conn.close()
 
 
 def test_shutdown_does_not_wait_for_a_client_that_never_reads(
         make_system: Callable[..., RunningSystem]) -> None:
-    system = make_system({"RATE_LIMIT_PER_S": "10000", "RATE_LIMIT_BURST": "10000"})
+    system = make_system(NO_RATE_LIMIT)
     system.app.CLOSE_TIMEOUT_S = 0.5
-    conn = never_reading_client(system, 1500)
-    try:
+    with never_reading_client(system, 1500):
         stopped = asyncio.run_coroutine_threadsafe(system.app.stop(), system.loop)
         stopped.result(timeout=15)
-    finally:
-        conn.close()
 
 
 def test_dropped_handshakes_log_one_warning_line_each_at_a_bounded_rate(

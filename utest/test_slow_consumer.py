@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from ws_server import serving
 
 from LoadGenerator.idleclient import run_idle_client
 from LoadGenerator.slowconsumer import run_slow_consumer
@@ -41,25 +41,9 @@ def make_handler(bound: int | None):
 @pytest.fixture
 def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     bound, ping_interval = request.param  # keepalive off unless a test wants it
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        async with serve(make_handler(bound), "127.0.0.1", 0, close_timeout=10,
-                         ping_interval=ping_interval, ping_timeout=ping_interval) as server:
-            port = next(iter(server.sockets)).getsockname()[1]
-            urls.append(f"ws://127.0.0.1:{port}")
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield urls[0]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    with serving(make_handler(bound), close_timeout=10, ping_interval=ping_interval,
+                 ping_timeout=ping_interval) as url:
+        yield url
 
 
 @pytest.mark.parametrize("server_url", [(None, None)], indirect=True)

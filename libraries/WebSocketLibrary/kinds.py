@@ -4,6 +4,7 @@ these, refuses anything else, and libdoc lists them."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
 
 
 class MessageKind(Enum):
@@ -24,22 +25,26 @@ class FrameType(Enum):
     BINARY = "binary"
 
 
-def message_kind(kind: MessageKind | str) -> MessageKind:
-    """``kind`` as a MessageKind (Python callers may pass the value as a string)."""
-    if isinstance(kind, MessageKind):
-        return kind
+E = TypeVar("E", MessageKind, FrameType)
+
+
+def _member(kinds: type[E], value: E | str, refusal: str) -> E:
+    """``value`` as a member of ``kinds`` (Python callers may pass the value as a string);
+    ``refusal`` (with ``{value}`` and ``{allowed}``) when it is none of them."""
+    if isinstance(value, kinds):
+        return value
     try:
-        return MessageKind(str(kind).lower())
+        return kinds(str(value).lower())
     except ValueError:
-        raise ValueError(f"Unknown message type {kind!r}; use one of "
-                         f"{', '.join(k.value for k in MessageKind)}.") from None
+        allowed = ", ".join(k.value for k in kinds)
+        raise ValueError(refusal.format(value=repr(value), allowed=allowed)) from None
+
+
+def message_kind(kind: MessageKind | str) -> MessageKind:
+    """``kind`` as a MessageKind."""
+    return _member(MessageKind, kind, "Unknown message type {value}; use one of {allowed}.")
 
 
 def frame_type(kind: FrameType | str) -> FrameType:
-    """``kind`` as a FrameType (Python callers may pass the value as a string)."""
-    if isinstance(kind, FrameType):
-        return kind
-    try:
-        return FrameType(str(kind).lower())
-    except ValueError:
-        raise ValueError(f"frame_type must be text or binary, not {kind!r}.") from None
+    """``kind`` as a FrameType."""
+    return _member(FrameType, kind, "frame_type must be text or binary, not {value}.")
