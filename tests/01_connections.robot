@@ -8,6 +8,7 @@ Library           PrometheusLibrary
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
+Test Tags         section:1 connections
 
 
 *** Test Cases ***

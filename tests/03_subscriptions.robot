@@ -6,6 +6,7 @@ Resource          ../resources/dashboards.resource
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
+Test Tags         section:3 subscriptions
 
 
 *** Test Cases ***
@@ -38,8 +39,9 @@ Test Teardown     Close All Connections
     ${count}=    Get Length    ${updates}
     Figure Should Meet Target    3.2    updates received in 10 s
     ...    ${count}    >=    ${UPDATES_MIN_COUNT}    unit=updates
+    ${mean}=    Mean Interval    10 s    ${count}
     Figure Should Meet Target    3.2    mean update interval
-    ...    ${10000 / ${count}}    <=    ${UPDATE_INTERVAL_MAX_MS}    unit=ms
+    ...    ${mean}    <=    ${UPDATE_INTERVAL_MAX_MS}    unit=ms
 
 3.2 Updates Carry The Values Just Sent
     [Documentation]    After a metric changes, the next updates carry its new value.

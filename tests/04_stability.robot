@@ -7,6 +7,7 @@ Library           LoadGenerator
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
+Test Tags         section:4 stability
 
 
 *** Test Cases ***
@@ -24,8 +25,9 @@ Test Teardown     Close All Connections
     Connection Should Be Open    pulse
     Figure Should Meet Target    4.1    heartbeats in 60 s
     ...    ${count}    >=    ${HEARTBEATS_MIN_COUNT}    unit=heartbeats
+    ${mean}=    Mean Interval    ${elapsed} ms    ${count}
     Record Figure    4.1    mean heartbeat interval
-    ...    ${elapsed / ${count}}    <=    ${HEARTBEAT_INTERVAL_MS * 1.1}    unit=ms
+    ...    ${mean}    <=    ${HEARTBEAT_MEAN_INTERVAL_MAX_MS}    unit=ms
 
 4.1 An Idle Connection Gets WebSocket Ping Frames And Stays Open
     [Documentation]    A connection that sends nothing and answers ping frames receives one
@@ -102,10 +104,8 @@ Test Teardown     Close All Connections
     ...    expired: resuming it is refused with ``unknown_session``.
     [Tags]    long    rule:resume.expired-session
     ${welcome}=    Open Session    pulse    alias=gone
-    Close Connection    gone
-    # Waiting for the session's time to live to pass is the test itself, not a
-    # synchronisation.
-    Sleep    ${SESSION_TTL_S + 2}s    the session of the closed connection expires
+    Close Connection    alias=gone
+    Let The Session Time To Live Pass
     Connect To Dashboard    pulse
     Error Should Answer
     ...    {"type": "resume", "session_id": "${welcome}[session_id]", "last_seq": 0}
@@ -122,6 +122,12 @@ Test Teardown     Close All Connections
 
 
 *** Keywords ***
+Let The Session Time To Live Pass
+    [Documentation]    Waits SESSION_TTL_S and 2 s more, so that the session of a connection
+    ...    closed before is expired. The wait is what 4.2 tests, not a synchronisation:
+    ...    nothing can be polled for a session's expiry without resuming (and so renewing) it.
+    Sleep    ${SESSION_TTL_S + 2}s    the session of the closed connection expires
+
 Open Connections To Pulse And Seams In Turn
     [Documentation]    Opens ``count`` connections, aliases c0, c1, …, to Pulse and Seams in
     ...    turn, each waiting for its welcome.
@@ -191,7 +197,7 @@ Change Pain While The Session Is Away
     Connect To Dashboard    pulse    alias=meanwhile
     Set Metric    pain    0.75    alias=meanwhile
     Set Metric    pain    0.3    alias=meanwhile
-    Close Connection    meanwhile
+    Close Connection    alias=meanwhile
 
 Replayed Events Should Follow In Order
     [Documentation]    The ``count`` replayed events arrive after the ``resumed`` reply, with

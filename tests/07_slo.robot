@@ -10,6 +10,7 @@ Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Setup        Hold The Metric Values
 Test Teardown     Restore Baseline And Release The Metric Values
+Test Tags         section:7 slo
 
 
 *** Variables ***
@@ -31,7 +32,7 @@ Test Teardown     Restore Baseline And Release The Metric Values
 7.1 Clarity Above Its Maximum 0.9 Raises A P1 Alert
     [Documentation]    ``metric_update`` clarity 0.95 → ``slo_alert`` P1 (BLOCK) naming max 0.9,
     ...    and the alert is stored.
-    [Tags]    rule:alerts.opens-on-non-ok-band
+    [Tags]    priority:P1    rule:alerts.opens-on-non-ok-band
     ...       rule:alerts.threshold-bound
     ...       rule:events.slo-alert-fields
     ...       rule:alerts.every-alert-broadcast-and-stored
@@ -46,7 +47,7 @@ Test Teardown     Restore Baseline And Release The Metric Values
 
 7.2 Chaos Below Its Minimum 0.3 Raises A P1 Alert
     [Documentation]    ``metric_update`` chaos 0.1 → ``slo_alert`` P1 (BLOCK) naming min 0.3.
-    [Tags]    rule:alerts.opens-on-non-ok-band    rule:alerts.threshold-bound    rule:events.slo-alert-fields
+    [Tags]    priority:P1    rule:alerts.opens-on-non-ok-band    rule:alerts.threshold-bound    rule:events.slo-alert-fields
     Watch The Alerts
     Send Json    {"type": "metric_update", "metric": "chaos", "value": 0.1}
     Alert Should Be Raised    chaos    0.1    P1    0.3    min
@@ -62,7 +63,7 @@ Test Teardown     Restore Baseline And Release The Metric Values
     Connect To Dashboard    pulse
     ${start}=    Start Stopwatch
     Set Metric    chaos    0.75
-    ${kain}=    Voice Should Activate    kain    timeout=${VOICE_ACTIVATION_LIMIT_MS / 1000}
+    ${kain}=    Voice Should Activate    kain    timeout=${VOICE_ACTIVATION_LIMIT_MS} ms
     ${elapsed}=    Milliseconds Until Last Arrival    ${start}    voices
     Should Be Equal    ${kain}[trigger]    chaos > 0.7
     Figure Should Meet Target    7.3    voice activation time

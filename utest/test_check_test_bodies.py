@@ -36,10 +36,12 @@ Busy
     WHILE    False
         Log    z
     END
+    Should Be Equal    ${count + 1}    ${a * 100 / ${b}}
     [Teardown]    Log    ${{ 2 }}
 
 Plain
     Log    nothing to see
+    Log    ${SYSTEM}[max_message_bytes] ${name}
 
 *** Keywords ***
 Loops Are Fine Here
@@ -49,7 +51,7 @@ Loops Are Fine Here
 """, encoding="utf-8")
     found = load_checker().check([tmp_path])
     assert [line.split(": ", 2)[2] for line in found] == [
-        "FOR", "IF", "Evaluate", "${{ }}", "TRY", "WHILE", "${{ }}"]
+        "FOR", "IF", "Evaluate", "${{ }}", "TRY", "WHILE", "arithmetic", "${{ }}"]
     assert all("Busy" in line for line in found)
 
 

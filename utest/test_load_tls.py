@@ -322,7 +322,7 @@ def artillery_installed() -> bool:
 def test_artillery_carries_the_token_and_the_client_certificate(
         mtls_echo: str, tls_files: TlsFiles, tmp_path: Any, repo_root: Any) -> None:
     from LoadGenerator.artillery import run_artillery
-    from tlsoptions import TlsOptions
+    from WebSocketLibrary.tlsoptions import TlsOptions
 
     tls = TlsOptions(tls_files.ca_bundle, tls_files.client_cert, tls_files.client_key)
     result = run_artillery(repo_root / "artillery" / "scenario-9.1.yml", target=mtls_echo,

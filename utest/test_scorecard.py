@@ -262,3 +262,26 @@ Pictured Twice
     assert (out / "charts" / "pictured-twice-2.svg").read_text() == (
         '<svg xmlns="http://www.w3.org/2000/svg"><text>two</text></svg>')
     assert "![Pictured Twice](charts/pictured-twice-1.svg)" in (out / "summary.md").read_text()
+
+
+# -- derived figures -----------------------------------------------------------------------
+
+def test_percent_of_is_the_share_of_the_whole() -> None:
+    from Scorecard import Scorecard
+    assert Scorecard().percent_of(999, 1000) == pytest.approx(99.9)
+    assert Scorecard().percent_of(3, 2) == 150
+
+
+def test_percent_of_nothing_is_refused() -> None:
+    from Scorecard import Scorecard
+    with pytest.raises(ValueError, match="positive whole, got 0"):
+        Scorecard().percent_of(0, 0)
+
+
+def test_mean_interval_spreads_the_duration_over_the_events() -> None:
+    from datetime import timedelta
+
+    from Scorecard import Scorecard
+    assert Scorecard().mean_interval(timedelta(seconds=10), 8) == 1250
+    with pytest.raises(ValueError, match="at least one event, got 0"):
+        Scorecard().mean_interval(timedelta(seconds=10), 0)

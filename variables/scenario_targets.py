@@ -31,6 +31,8 @@ UPDATE_INTERVAL_MAX_MS = 1000
 # Scenario 4.1: a 60 s connection with a heartbeat every 5 s.
 LONG_CONNECTION_SECONDS = 60
 HEARTBEAT_INTERVAL_MS = 5000
+# Informational target of the mean interval: 10 % above the contract's interval.
+HEARTBEAT_MEAN_INTERVAL_MAX_MS = HEARTBEAT_INTERVAL_MS * 1.1
 HEARTBEATS_MIN_COUNT = 11
 # Scenario 4.3: 10 parallel connections.
 PARALLEL_CONNECTIONS = 10

@@ -28,7 +28,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from tlsoptions import (
+from WebSocketLibrary.tlsoptions import (
     bearer_headers,
     client_context,
     describe_tls_error,

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 
-from tlsoptions import is_secure, unverified_warning, warn_unverified
+from WebSocketLibrary.tlsoptions import is_secure, unverified_warning, warn_unverified
 
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
 from .report import text_summary

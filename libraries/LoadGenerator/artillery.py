@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tlsoptions import TlsOptions
+from WebSocketLibrary.tlsoptions import TlsOptions
 
 CANNOT_PROVIDE = {
     "message latency": "the ws engine records no latency for any message",

@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tlsoptions import MASK, TlsOptions, bearer_headers, redact_url
+from WebSocketLibrary.tlsoptions import MASK, TlsOptions, bearer_headers, redact_url
 
 ID_PLACEHOLDER = "{id}"
 TIME_PLACEHOLDER = "{timestamp}"
@@ -30,7 +30,7 @@ class LoadConfig:
 
     ``token`` is sent as ``Authorization: Bearer <token>`` in every opening handshake;
     ``ca_bundle``, ``client_cert``, ``client_key`` and ``verify`` are the TLS options of
-    a ``wss://`` URL (see the tlsoptions package). The config travels to worker processes
+    a ``wss://`` URL (see WebSocketLibrary.tlsoptions). The config travels to worker processes
     as it is (each builds its own TLS context), but its ``repr``, ``to_dict`` and
     ``log_url`` never show the token, an ``Authorization`` header or a secret in the URL.
     """

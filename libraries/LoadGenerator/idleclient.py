@@ -12,7 +12,7 @@ import ssl
 import time
 from typing import Any
 
-from tlsoptions import TlsOptions
+from WebSocketLibrary.tlsoptions import TlsOptions
 
 from .wsconn import RECV_BYTES, open_connection
 

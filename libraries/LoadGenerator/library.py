@@ -15,7 +15,13 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from figurekit.figures import as_number, as_operator, figure_at
-from tlsoptions import TlsOptions, is_secure, secret_value, unverified_warning, warn_unverified
+from WebSocketLibrary.tlsoptions import (
+    TlsOptions,
+    is_secure,
+    secret_value,
+    unverified_warning,
+    warn_unverified,
+)
 
 from .artillery import describe, run_artillery
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import orjson
 from websockets.exceptions import InvalidStatus
 
-from tlsoptions import sentence
+from WebSocketLibrary.tlsoptions import sentence
 
 from .config import ID_PLACEHOLDER, TIME_PLACEHOLDER, LoadConfig
 from .histogram import Histogram

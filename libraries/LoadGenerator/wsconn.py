@@ -42,7 +42,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import WebSocketURI, parse_uri
 
-from tlsoptions import TlsOptions, bearer_headers, describe_tls_error, redact_url
+from WebSocketLibrary.tlsoptions import TlsOptions, bearer_headers, describe_tls_error, redact_url
 
 try:
     from websockets.speedups import apply_mask

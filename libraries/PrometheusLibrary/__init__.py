@@ -13,7 +13,7 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from figurekit.figures import as_operator
-from tlsoptions import TlsOptions, client_context, redact_url, secret_value
+from WebSocketLibrary.tlsoptions import TlsOptions, client_context, redact_url, secret_value
 
 from .scrape import Sample, Scrape, ScrapeTlsError, parse_exposition, parse_selector, scrape
 

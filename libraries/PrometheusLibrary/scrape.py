@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tlsoptions import (
+from WebSocketLibrary.tlsoptions import (
     TlsOptions,
     bearer_headers,
     closed_after_handshake,

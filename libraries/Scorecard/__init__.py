@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from assertionengine import AssertionOperator
 from robot.api import logger
 from robot.api.deco import keyword, library
@@ -56,6 +58,37 @@ class Scorecard:
         logger.info(figure.to_html(), html=True)
         if figure.verdict != "pass":
             raise AssertionError(f"{figure.describe()}")
+
+    @keyword(tags=["Getter"])
+    def percent_of(self, part: float, whole: float) -> float:
+        """Returns ``part`` as a percentage of ``whole``: what share of a whole a figure
+        reports (records stored of those sent, inputs handled of those tried).
+
+        ``whole`` must be positive: a share of nothing is not a figure.
+
+        Example:
+        | ${stored}=    Percent Of    ${rows}    ${sent}
+        | Figure Should Meet Target    2.3    records stored    ${stored}    >=    100    unit=%
+        """
+        if whole <= 0:
+            raise ValueError(f"Percent Of needs a positive whole, got {whole}")
+        return part * 100 / whole
+
+    @keyword(tags=["Getter"])
+    def mean_interval(self, duration: timedelta, count: int) -> float:
+        """Returns the mean time in milliseconds between ``count`` events spread over
+        ``duration`` (a Robot Framework time such as ``10 s`` or ``1234.5 ms``).
+
+        ``count`` must be positive: no events, no interval.
+
+        Example:
+        | ${mean}=    Mean Interval    10 s    ${updates}
+        | Figure Should Meet Target    3.2    mean update interval    ${mean}    <=    1000
+        | ...    unit=ms
+        """
+        if count <= 0:
+            raise ValueError(f"Mean Interval needs at least one event, got {count}")
+        return duration.total_seconds() * 1000 / count
 
     @keyword(tags=["Setter"])
     def record_not_checked(self, scenario: str, what: str, reason: str) -> None:

@@ -13,7 +13,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from tlsoptions import (
+from WebSocketLibrary.tlsoptions import (
     TlsOptions,
     bearer_headers,
     client_context,

@@ -19,13 +19,12 @@ class ReconnectKeywords(Component):
         self._waited: dict[int, int] = {}  # id(connection) -> reconnections already returned
 
     @keyword(tags=["Setter"])
-    def enable_auto_reconnect(self, alias: str | None = None,
-                              initial_delay: timedelta = timedelta(milliseconds=100),
+    def enable_auto_reconnect(self, initial_delay: timedelta = timedelta(milliseconds=100),
                               max_delay: timedelta = timedelta(seconds=5),
                               multiplier: float = 2.0, jitter: float = 0.2,
                               max_attempts: int = 0,
                               resubscribe: list | dict | str | None = None,
-                              resume: dict | str | None = None) -> None:
+                              resume: dict | str | None = None, alias: str | None = None) -> None:
         """Reconnects automatically whenever the connection is lost (not when closed by us).
 
         Attempt n waits ``initial_delay * multiplier ** (n - 1)``, at most ``max_delay``,

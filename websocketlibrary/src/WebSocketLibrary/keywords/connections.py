@@ -10,7 +10,9 @@ from robot.api.types import Secret
 from robotlibcore import keyword
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from tlsoptions import (
+from ..connection import Connection, TlsHandshakeError
+from ..sizes import parse_size
+from ..tlsoptions import (
     TlsOptions,
     bearer_headers,
     redact_url,
@@ -19,9 +21,6 @@ from tlsoptions import (
     unverified_warning,
     warn_unverified,
 )
-
-from ..connection import Connection, TlsHandshakeError
-from ..sizes import parse_size
 from .base import Component
 
 # A header sent more than once needs name-value pairs; a list of tokens, one Authorization each.

@@ -22,11 +22,10 @@ SHOWN_FRAMES = 5
 class ReceivingKeywords(Component):
     @keyword(tags=["Wait"])
     def wait_for_message(self, template: dict | list | str | None = None,
-                         timeout: timedelta | None = None, alias: str | None = None,
-                         path: str | None = None,
+                         timeout: timedelta | None = None, path: str | None = None,
                          assertion_operator: AssertionOperator | None = None,
                          assertion_expected: Any = None, regex: str | None = None,
-                         type: MessageKind | None = None) -> Any:
+                         type: MessageKind | None = None, alias: str | None = None) -> Any:
         """Waits for a message that matches, removes it from the buffer and returns it.
 
         Criteria, all of which must hold:
@@ -77,16 +76,15 @@ class ReceivingKeywords(Component):
         | Wait For Message Where    $.type    ==    alert    timeout=10s    alias=seams
         | Wait For Message Where    $.items[*].id    contains    42
         """
-        return self.wait_for_message(None, timeout, alias, path, assertion_operator,
-                                     assertion_expected)
+        return self.wait_for_message(None, timeout, path, assertion_operator,
+                                     assertion_expected, alias=alias)
 
     @keyword(tags=["Wait"])
     def wait_for_messages(self, count: int, template: dict | list | str | None = None,
-                          timeout: timedelta | None = None, alias: str | None = None,
-                          path: str | None = None,
+                          timeout: timedelta | None = None, path: str | None = None,
                           assertion_operator: AssertionOperator | None = None,
                           assertion_expected: Any = None, regex: str | None = None,
-                          type: MessageKind | None = None) -> list[Any]:
+                          type: MessageKind | None = None, alias: str | None = None) -> list[Any]:
         """Waits until ``count`` matching messages have arrived; returns them, oldest first.
 
         The criteria are those of `Wait For Message`. The messages are consumed only when all
@@ -136,11 +134,11 @@ class ReceivingKeywords(Component):
     @keyword(tags=["Assertion"])
     def message_should_not_arrive(self, template: dict | list | str | None = None,
                                   within: timedelta = timedelta(seconds=1),
-                                  alias: str | None = None, path: str | None = None,
+                                  path: str | None = None,
                                   assertion_operator: AssertionOperator | None = None,
                                   assertion_expected: Any = None, regex: str | None = None,
                                   type: MessageKind | None = None,
-                                  ignore_buffered: bool = False) -> None:
+                                  ignore_buffered: bool = False, alias: str | None = None) -> None:
         """Fails if a matching message arrives within ``within``; consumes nothing.
 
         The criteria are those of `Wait For Message`. A matching message already in the
@@ -167,11 +165,11 @@ class ReceivingKeywords(Component):
 
     @keyword(tags=["Getter"])
     def get_buffered_messages(self, template: dict | list | str | None = None,
-                              alias: str | None = None, path: str | None = None,
+                              path: str | None = None,
                               assertion_operator: AssertionOperator | None = None,
-                              assertion_expected: Any = None,
-                              regex: str | None = None,
-                              type: MessageKind | None = None) -> list[Any]:
+                              assertion_expected: Any = None, regex: str | None = None,
+                              type: MessageKind | None = None,
+                              alias: str | None = None) -> list[Any]:
         """Returns the frames received and not yet consumed, oldest first; consumes nothing.
 
         JSON frames are decoded, other text frames are strings and binary frames bytes.

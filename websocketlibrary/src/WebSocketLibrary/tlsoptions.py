@@ -1,7 +1,8 @@
 """TLS and credential options of the client libraries, in one place.
 
-Every library that opens a connection (WebSocketLibrary, LoadGenerator, PrometheusLibrary,
-SystemProbe) takes the same keyword arguments, with the same meaning:
+Every library that opens a connection (WebSocketLibrary, and in the dashboards project
+LoadGenerator, PrometheusLibrary, SystemProbe and DeploymentControl) takes the same keyword
+arguments, with the same meaning:
 
 - ``ca_bundle``: a PEM file of the CAs to trust (default: the system's CAs),
 - ``client_cert`` and ``client_key``: a client certificate (PEM) and its key, for servers
@@ -11,9 +12,9 @@ SystemProbe) takes the same keyword arguments, with the same meaning:
 - ``token``: sent as ``Authorization: Bearer <token>``, never logged.
 
 This module builds the client ``ssl.SSLContext`` from them, turns ``ssl`` errors into
-sentences that say what was expected and what happened, and makes URLs safe to log. It does
-not import Robot Framework at import time: the load generator's worker processes and command
-line use it too.
+sentences that say what was expected and what happened, and makes URLs safe to log. Outside
+of a Robot Framework run (a load generator's command line or worker process) its warnings go
+to stderr.
 """
 
 from __future__ import annotations
@@ -161,13 +162,22 @@ def unverified_warning(url: str) -> str:
 
 
 def warn_unverified(text: str) -> None:
-    """Logs ``text`` as a WARN in Robot Framework's log; to stderr outside of Robot."""
-    if "robot" in sys.modules:
+    """Logs ``text`` as a WARN in Robot Framework's log; to stderr outside of a Robot run
+    (the load generator's command line and worker processes)."""
+    if _in_robot_run():
         from robot.api import logger
 
         logger.warn(text)
     else:
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
+def _in_robot_run() -> bool:
+    if "robot" not in sys.modules:
+        return False
+    from robot.running.context import EXECUTION_CONTEXTS
+
+    return EXECUTION_CONTEXTS.current is not None
 
 
 def secret_value(value: Secret | str | None) -> str | None:

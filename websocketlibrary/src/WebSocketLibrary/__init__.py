@@ -24,8 +24,7 @@ from .keywords import (
     SendingKeywords,
 )
 from .listener import ScopeListener
-
-__version__ = "0.2.0"
+from .version import __version__
 
 
 class WebSocketLibrary(DynamicCore):
@@ -33,7 +32,8 @@ class WebSocketLibrary(DynamicCore):
 
     = Connections =
     `Connect` opens a connection and makes it current; give an ``alias`` to address several.
-    Every keyword takes ``alias=`` to pick one; without it the current connection is used.
+    Every other keyword takes ``alias`` as its last argument to pick one (give it by name,
+    ``alias=pulse``); without it the current connection is used.
     Bearer tokens (as ``Secret``), headers, subprotocols, Origin, open timeout and maximum
     message size are arguments of `Connect`; `Connect Should Be Refused` asserts a refused
     handshake (status, headers such as ``Retry-After``).

@@ -71,8 +71,8 @@ class SendingKeywords(Component):
 
     @keyword(tags=["Action"])
     def send_frame_of_size(self, size: int | str, frame_type: FrameType = FrameType.TEXT,
-                           fill: str = "x", alias: str | None = None,
-                           timeout: timedelta = timedelta(seconds=60)) -> int:
+                           fill: str = "x", timeout: timedelta = timedelta(seconds=60),
+                           alias: str | None = None) -> int:
         """Sends one frame of exactly ``size`` bytes made of ``fill``; returns the size.
 
         ``size`` is a number of bytes or a size such as ``64 kB``, ``1 MiB`` or ``10 MB``.

@@ -27,10 +27,9 @@ class HeartbeatKeywords(Component):
                                 interval: timedelta = timedelta(seconds=1),
                                 tolerance: timedelta = timedelta(milliseconds=200),
                                 period: timedelta | None = None, name: str = "heartbeat",
-                                consume: bool = False, alias: str | None = None,
-                                path: str | None = None,
+                                consume: bool = False, path: str | None = None,
                                 assertion_operator: AssertionOperator | None = None,
-                                assertion_expected: Any = None) -> None:
+                                assertion_expected: Any = None, alias: str | None = None) -> None:
         """Starts watching, in the background, for messages matching ``template`` (and/or
         ``path``/``assertion_operator``/``assertion_expected``, as in `Wait For Message`) to
         arrive every
@@ -61,8 +60,8 @@ class HeartbeatKeywords(Component):
 
     @keyword(tags=["Assertion"])
     def heartbeat_monitor_should_be_healthy(self, name: str = "heartbeat",
-                                            alias: str | None = None,
-                                            minimum_beats: int = 1) -> dict[str, Any]:
+                                            minimum_beats: int = 1,
+                                            alias: str | None = None) -> dict[str, Any]:
         """Fails if the heartbeats broke their rhythm; returns their statistics.
 
         When the monitor has a ``period`` that is not over yet, this waits for its end,

@@ -35,8 +35,7 @@ class SchemaKeywords(Component):
     @keyword(tags=["Assertion"])
     def buffered_messages_should_match_schema(self, schema: dict | str,
                                               template: dict | list | str | None = None,
-                                              alias: str | None = None,
-                                              minimum: int = 1) -> int:
+                                              minimum: int = 1, alias: str | None = None) -> int:
         """Validates every buffered JSON message (matching ``template``) against ``schema``.
 
         Consumes nothing. Fails when fewer than ``minimum`` messages are checked, or when any

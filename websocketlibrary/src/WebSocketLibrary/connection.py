@@ -14,11 +14,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage
 
-from tlsoptions import TlsOptions, describe_tls_error, find_tls_error, is_secure, redact_url
-
 from .frames import Frame, FrameBuffer, preview
 from .reconnect import Reconnection, ReconnectPolicy
 from .runtime import LoopThread
+from .tlsoptions import TlsOptions, describe_tls_error, find_tls_error, is_secure, redact_url
 
 # An observer sees every frame on the loop thread before it is buffered; returning True
 # claims the frame (it is not buffered).

@@ -56,14 +56,14 @@ class LifecycleKeywords(Component):
         return connection.close_code
 
     @keyword(tags=["Action"])
-    def close_connection(self, alias: str | None = None, code: int = 1000,
-                         reason: str = "") -> None:
+    def close_connection(self, code: int = 1000, reason: str = "",
+                         alias: str | None = None) -> None:
         """Closes the connection with a close ``code`` (default 1000) and ``reason``.
 
         This is a normal closing handshake; automatic reconnection does not start.
 
         Example:
-        | Close Connection    pulse
+        | Close Connection    alias=pulse
         | Close Connection    code=4000    reason=done
         """
         self.ctx.connection(alias).close(code, reason)
@@ -83,7 +83,7 @@ class LifecycleKeywords(Component):
         self.ctx.connection(alias).abort()
 
     @keyword(tags=["Getter"])
-    def ping(self, alias: str | None = None, timeout: timedelta | None = None) -> float:
+    def ping(self, timeout: timedelta | None = None, alias: str | None = None) -> float:
         """Sends a WebSocket protocol ping and returns the ms until its pong arrived.
 
         This is the control-frame ping, answered by the WebSocket stack of the server, not a
