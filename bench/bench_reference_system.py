@@ -2,10 +2,12 @@
 
 Starts a throwaway TimescaleDB cluster (fsync on: an ack means durable), then for each
 benchmark a fresh reference system (``python -m dashboards``) on free loopback ports, and
-drives it from a SEPARATE load process (this file with ``--role load``, see loadgen.py).
-Meanwhile this process samples the CPU of the server, the load process, PostgreSQL and the
-rest of the machine, and the server's RSS, once a second. Every figure is printed beside
-its target, with its sample count, and written as JSON with ``--json``.
+drives it from a SEPARATE load process (this file with ``--role load``) that runs the
+project's own load generator (libraries/LoadGenerator: `run_load`, `find_sustained_rate`,
+`run_connects`, `run_fanout`). Meanwhile this process samples the CPU of the server, the
+load process, PostgreSQL and the rest of the machine, and the server's RSS, once a second.
+Every figure is printed beside its target, with its sample count, and written as JSON with
+``--json``.
 
     .venv/bin/python bench/bench_reference_system.py              # everything, 5-min RSS run
     .venv/bin/python bench/bench_reference_system.py --quick      # shorter runs, 60 s RSS
@@ -29,7 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +40,15 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "libraries"))
 
-import loadgen  # noqa: E402
-
 from EmbeddedStack.pgcluster import PgCluster, free_loopback_port  # noqa: E402
+from LoadGenerator.config import LoadConfig  # noqa: E402
+from LoadGenerator.connects import run_connects  # noqa: E402
+from LoadGenerator.fanout import FanoutPlan, run_fanout  # noqa: E402
+from LoadGenerator.histogram import merged  # noqa: E402
+from LoadGenerator.runner import run_load  # noqa: E402
+from LoadGenerator.stepping import find_sustained_rate  # noqa: E402
 
 ALL = ("ack", "ping", "connect", "throughput", "fanout", "rss", "bare")
 MB = 1024 * 1024
@@ -73,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--flips", type=int, default=40, help="clarity flips of the fan-out run (40)")
     p.add_argument("--rss-minutes", type=float, default=5.0, help="RSS run length (5 min)")
     p.add_argument("--rss-warmup", type=float, default=30.0, help="RSS run warm-up s (30)")
+    p.add_argument("--tick", type=float, default=0.0,
+                   help="LoadGenerator's schedule resolution in s (default 0: each message at "
+                        "its own time, each reply read as it arrives, as a lone client would)")
     p.add_argument("--json", type=Path, help="write every figure here as JSON")
     p.add_argument("--server-src", type=Path, default=ROOT,
                    help="directory holding the dashboards package to run (default: this repo)")
@@ -81,12 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "stacks, profile-NAME.txt next to --json, else in /tmp)")
     p.add_argument("--profile-native", action="store_true",
                    help="with --profile: include native (C/Cython) frames")
-    p.add_argument("--role", choices=("orchestrate", "load", "bare-server"),
-                   default="orchestrate", help=argparse.SUPPRESS)
+    p.add_argument("--role", choices=("orchestrate", "load"), default="orchestrate",
+                   help=argparse.SUPPRESS)
     p.add_argument("--scenario", help=argparse.SUPPRESS)
     p.add_argument("--config", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
-    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.step_duration, args.flips = 10.0, 5.0, 20
@@ -204,14 +211,18 @@ def stop_process(proc: subprocess.Popen[bytes]) -> int | None:
 
 
 def start_bare_server() -> Server:
-    port = free_loopback_port()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--role",
-                             "bare-server", "--port", str(port)], stdout=subprocess.PIPE)
+    """LoadGenerator's acknowledging echo server (websockets + uvloop, no database, no
+    application) on a port the kernel picks."""
+    proc = subprocess.Popen([sys.executable, "-m", "LoadGenerator.echo_server", "--port", "0",
+                             "--reply", "metrics_received"], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                [str(ROOT / "libraries"), os.environ.get("PYTHONPATH", "")])})
     assert proc.stdout is not None
-    if proc.stdout.readline().strip() != b"ready":
+    line = proc.stdout.readline().decode()  # "listening on ws://127.0.0.1:PORT": ready
+    if not line.startswith("listening on "):
         stop_process(proc)
-        raise RuntimeError("bare server did not start")
-    return Server(proc, {"pulse": port}, Path("/dev/null"))
+        raise RuntimeError(f"bare server did not start: {line!r}")
+    return Server(proc, {"pulse": int(line.rsplit(":", 1)[1])}, Path("/dev/null"))
 
 
 # -- resource sampling ---------------------------------------------------------------------
@@ -310,10 +321,112 @@ def rss_report(samples: list[Sample]) -> dict[str, Any]:
             "fitted_growth_mb": round(slope * xs[-1], 2)}
 
 
+# -- the load process: every scenario runs on LoadGenerator ----------------------------------
+
+METRICS = ('{"type":"metrics","id":{id},'
+           '"data":{"clarity":0.8,"chaos":0.45,"trust":0.75,"pain":0.35}}')  # inside OK bands
+PING = '{"type":"ping","id":{id},"timestamp":{timestamp}}'
+EVENT_TYPES = ("slo_alert", "alert_resolved", "recovery_action")
+
+
+def load_config(cfg: dict[str, Any], **settings: Any) -> LoadConfig:
+    """A LoadGenerator run in a thread of the load process (its CPU is that process's)."""
+    return LoadConfig(url=cfg["url"], processes=0, tick=cfg["tick"], drain_timeout=5.0,
+                      connect_timeout=30.0, progress_interval=3600.0, **settings)
+
+
+def with_window(result: dict[str, Any]) -> dict[str, Any]:
+    """The measured window (after the warm-up) in CLOCK_MONOTONIC, for the CPU samples."""
+    start = result["start_monotonic_s"]
+    result["window_monotonic"] = [start + result["warmup_s"], start + result["duration_s"]]
+    return result
+
+
+def scenario_ack(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``connections`` producers, ``rate`` msg/s in all, one fixed open-model schedule."""
+    run = load_config(cfg, name="ack", connections=cfg["connections"],
+                      rate=cfg["rate"] / cfg["connections"],
+                      duration=cfg["warmup"] + cfg["duration"], warmup=cfg["warmup"],
+                      message=METRICS, reply_type="metrics_received")
+    return with_window(run_load(run))
+
+
+def scenario_ping(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Pings on one connection while ``idle`` other connections sit open."""
+    run = load_config(cfg, name="ping", connections=1, rate=cfg["rate"],
+                      idle_connections=cfg["idle"], duration=cfg["warmup"] + cfg["duration"],
+                      warmup=cfg["warmup"], message=PING, reply_type="pong")
+    return with_window(run_load(run))
+
+
+def scenario_throughput(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Step the offered rate up until p99 passes the limit or acks fall behind."""
+    base = load_config(cfg, name="step", connections=cfg["connections"], rate=1.0,
+                       duration=cfg["warmup"] + cfg["duration"], warmup=cfg["warmup"],
+                       message=METRICS, reply_type="metrics_received")
+
+    def show(step: dict[str, Any]) -> None:
+        print(f"  step {step['offered_rate']:>7.0f} msg/s: acked {step['achieved_rate']:>8.1f}/s"
+              f"  p99 {step['latency_ms']['p99']} ms  held={step['held']}", flush=True)
+
+    result = find_sustained_rate(base, cfg["start_rate"], cfg["step"], cfg["max_rate"],
+                                 cfg["p99_limit_ms"], retry=cfg["retry"], on_step=show)
+    for step in result["steps"]:
+        with_window(step)
+    result["window_monotonic"] = [result["steps"][0]["window_monotonic"][0],
+                                  result["steps"][-1]["window_monotonic"][1]]
+    return result
+
+
+def scenario_connect(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Connect + welcome: ``sequential`` one after another, then rounds of concurrent ones."""
+    target = load_config(cfg)
+    window_start = time.monotonic()
+    run_connects(target, 10)  # warm-up: the first connections of a fresh server
+    sequential = run_connects(target, cfg["sequential"])
+    rounds = [run_connects(target, cfg["concurrent"], cfg["concurrent"])
+              for _ in range(cfg["rounds"])]
+    concurrent = merged([r["histogram"] for r in rounds]).summary()
+    failures = sequential["failures"] + sum(r["failures"] for r in rounds)
+    return {"sequential": sequential["connect_ms"], "concurrent": concurrent,
+            "concurrent_batch": cfg["concurrent"], "failures": failures,
+            "window_monotonic": [window_start, time.monotonic()]}
+
+
+def scenario_fanout(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``subscribers`` connections on "alerts"; a producer flips clarity 0.95 <-> 0.8."""
+    flip = '{"type":"metrics","id":{id},"data":{"clarity":%s}}'
+    # The first trigger starts from the OK band and is not measured.
+    triggers = [flip % 0.8] + [flip % (0.95 if n % 2 else 0.8)
+                               for n in range(1, cfg["flips"] + 1)]
+    plan = FanoutPlan(subscribers=cfg["subscribers"],
+                      subscribe='{"type":"subscribe","channels":["alerts"]}',
+                      subscribed_type="subscribed", triggers=triggers,
+                      reply_type="metrics_received", event_types=EVENT_TYPES, key_field="seq",
+                      settle=0.3, warmup=1)
+    result = run_fanout(load_config(cfg), plan)
+    result["window_monotonic"] = result.pop("window_monotonic_s")
+    return result
+
+
+SCENARIOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "ack": scenario_ack, "throughput": scenario_throughput, "ping": scenario_ping,
+    "connect": scenario_connect, "fanout": scenario_fanout}
+
+
+def load_role(scenario: str, cfg: dict[str, Any], out: str) -> None:
+    """Entry point of ``--role load``: run one scenario, write its JSON to ``out``."""
+    started = time.process_time()
+    result = SCENARIOS[scenario](cfg)
+    result["load_process_cpu_s"] = round(time.process_time() - started, 3)
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+
+
 # -- one benchmark -------------------------------------------------------------------------
 
-def run_load(scenario: str, cfg: dict[str, Any], workdir: Path, sampler: Sampler,
-             timeout: float) -> dict[str, Any]:
+def run_load_process(scenario: str, cfg: dict[str, Any], workdir: Path, sampler: Sampler,
+                     timeout: float) -> dict[str, Any]:
     """Run the load process for ``scenario`` and return its JSON result."""
     out = workdir / f"load-{scenario}-{time.monotonic_ns()}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--role", "load", "--scenario",
@@ -354,7 +467,8 @@ class Bench:
         cfg, timeout = self._config(name, server.url())
         profiler = self._start_profiler(name, server) if self.args.profile else None
         try:
-            result = run_load(loadgen_scenario(name), cfg, self.workdir, sampler, timeout)
+            result = run_load_process(load_scenario(name), cfg, self.workdir, sampler,
+                                          timeout)
         finally:
             sampler.stop()
             if profiler is not None:
@@ -370,6 +484,10 @@ class Bench:
         return result
 
     def _config(self, name: str, url: str) -> tuple[dict[str, Any], float]:
+        cfg, timeout = self._scenario_config(name, url)
+        return {**cfg, "tick": self.args.tick}, timeout
+
+    def _scenario_config(self, name: str, url: str) -> tuple[dict[str, Any], float]:
         a = self.args
         if name == "ack":
             return ({"url": url, "rate": a.rate, "connections": a.connections,
@@ -407,9 +525,9 @@ class Bench:
         server = start_bare_server()
         try:
             sampler = Sampler(psutil.Process(server.proc.pid), None)
-            cfg = self._throughput_cfg(server.url())
+            cfg = {**self._throughput_cfg(server.url()), "tick": self.args.tick}
             try:
-                result = run_load("throughput", cfg, self.workdir, sampler, 3600)
+                result = run_load_process("throughput", cfg, self.workdir, sampler, 3600)
             finally:
                 sampler.stop()
             result["cpu"] = cpu_report(sampler.window(*result["window_monotonic"]))
@@ -420,7 +538,7 @@ class Bench:
             stop_process(server.proc)
 
 
-def loadgen_scenario(name: str) -> str:
+def load_scenario(name: str) -> str:
     return {"rss": "ack"}.get(name, name)
 
 
@@ -454,22 +572,21 @@ def _le(value: float | None, limit: float) -> bool | None:
 
 
 def rows_ack(r: dict[str, Any]) -> list[Row]:
-    li, la, lag = (_lat(r, k) for k in ("latency_from_intended", "latency_from_actual",
-                                        "schedule_lag"))
+    li, la, lag = (_lat(r, k) for k in ("latency_ms", "latency_from_send_ms",
+                                        "schedule_lag_ms"))
     n = li.get("count", 0)
-    rows = [Row(f"ack p50 @ {r['offered_rate']:g} msg/s (from intended)", li.get("p50_ms"),
+    rows = [Row(f"ack p50 @ {r['offered_rate']:g} msg/s (from intended)", li.get("p50"),
                 "ms", "", None, n),
-            Row(f"ack p99 @ {r['offered_rate']:g} msg/s (from intended)", li.get("p99_ms"),
-                "ms", "<= 25 ms", _le(li.get("p99_ms"), 25), n),
-            Row("ack max (from intended)", li.get("max_ms"), "ms", "", None, n),
-            Row("ack p50 from actual send", la.get("p50_ms"), "ms", "", None,
-                la.get("count", 0)),
-            Row("ack p99 from actual send", la.get("p99_ms"), "ms", "", None,
-                la.get("count", 0)),
-            Row("schedule lag p99", lag.get("p99_ms"), "ms", f"max {lag.get('max_ms')} ms",
-                None, lag.get("count", 0)),
-            Row("acked / sent (unanswered)", r.get("replied"), "",
-                f"{r.get('sent')} ({r.get('unanswered')})", None, r.get("sent", 0))]
+            Row(f"ack p99 @ {r['offered_rate']:g} msg/s (from intended)", li.get("p99"),
+                "ms", "<= 25 ms", _le(li.get("p99"), 25), n),
+            Row("ack max (from intended)", li.get("max"), "ms", "", None, n),
+            Row("ack p50 from actual send", la.get("p50"), "ms", "", None, la.get("count", 0)),
+            Row("ack p99 from actual send", la.get("p99"), "ms", "", None, la.get("count", 0)),
+            Row("schedule lag p99", lag.get("p99"), "ms", f"max {lag.get('max')} ms", None,
+                lag.get("count", 0)),
+            Row("acked / sent (lost, errored)", r.get("acknowledged"), "",
+                f"{r.get('sent')} ({r.get('lost')}, {r.get('errored')})", None,
+                r.get("sent", 0))]
     return rows
 
 
@@ -491,25 +608,27 @@ def rows_for(name: str, r: dict[str, Any]) -> list[Row]:
 
 
 def rows_ping(r: dict[str, Any]) -> list[Row]:
-    li, la = _lat(r, "latency_from_intended"), _lat(r, "latency_from_actual")
-    return [Row(f"ping RTT p99 ({r.get('idle_connections')} idle conns)", la.get("p99_ms"),
-                "ms", "<= 2 ms", _le(la.get("p99_ms"), 2.0), la.get("count", 0)),
-            Row("ping RTT p50 / max", la.get("p50_ms"), "ms", f"max {la.get('max_ms')}", None,
+    li, la = _lat(r, "latency_ms"), _lat(r, "latency_from_send_ms")
+    return [Row(f"ping RTT p99 ({r.get('idle_connections_open')} idle conns)", la.get("p99"),
+                "ms", "<= 2 ms", _le(la.get("p99"), 2.0), la.get("count", 0)),
+            Row("ping RTT p50 / max", la.get("p50"), "ms", f"max {la.get('max')}", None,
                 la.get("count", 0)),
-            Row("ping RTT p99 from intended send", li.get("p99_ms"), "ms", "", None,
+            Row("ping RTT p99 from intended send", li.get("p99"), "ms", "", None,
                 li.get("count", 0))]
 
 
 def rows_connect(r: dict[str, Any]) -> list[Row]:
     s, c = _lat(r, "sequential"), _lat(r, "concurrent")
-    return [Row("connect+welcome p50 (sequential)", s.get("p50_ms"), "ms", "", None,
+    return [Row("connect+welcome p50 (sequential)", s.get("p50"), "ms", "", None,
                 s.get("count", 0)),
-            Row("connect+welcome p99 (sequential)", s.get("p99_ms"), "ms", "<= 10 ms",
-                _le(s.get("p99_ms"), 10.0), s.get("count", 0)),
+            Row("connect+welcome p99 (sequential)", s.get("p99"), "ms", "<= 10 ms",
+                _le(s.get("p99"), 10.0), s.get("count", 0)),
             Row(f"connect+welcome p50 ({r.get('concurrent_batch')} concurrent)",
-                c.get("p50_ms"), "ms", "", None, c.get("count", 0)),
+                c.get("p50"), "ms", "", None, c.get("count", 0)),
             Row(f"connect+welcome p99 ({r.get('concurrent_batch')} concurrent)",
-                c.get("p99_ms"), "ms", "(<= 10 ms)", None, c.get("count", 0))]
+                c.get("p99"), "ms", "(<= 10 ms)", None, c.get("count", 0)),
+            Row("failed connects", r.get("failures"), "", "", None,
+                s.get("count", 0) + c.get("count", 0))]
 
 
 def rows_throughput(r: dict[str, Any]) -> list[Row]:
@@ -526,13 +645,13 @@ def rows_bare(r: dict[str, Any]) -> list[Row]:
 
 
 def rows_fanout(r: dict[str, Any]) -> list[Row]:
-    lat = _lat(r, "latency_from_ack")
+    lat = _lat(r, "latency_ms")
     n = lat.get("count", 0)
-    return [Row(f"fan-out p50 to {r.get('subscribers')} subscribers", lat.get("p50_ms"),
+    return [Row(f"fan-out p50 to {r.get('subscribers')} subscribers", lat.get("p50"),
                 "ms", "", None, n),
-            Row(f"fan-out p99 to {r.get('subscribers')} subscribers", lat.get("p99_ms"),
-                "ms", "<= 50 ms", _le(lat.get("p99_ms"), 50.0), n),
-            Row("fan-out max", lat.get("max_ms"), "ms", "", None, n),
+            Row(f"fan-out p99 to {r.get('subscribers')} subscribers", lat.get("p99"),
+                "ms", "<= 50 ms", _le(lat.get("p99"), 50.0), n),
+            Row("fan-out max", lat.get("max"), "ms", "", None, n),
             Row("per event: median first / last receipt", r.get("per_event_first_ms"), "ms",
                 f"last {r.get('per_event_last_ms')} ms", None, r.get("events", 0)),
             Row("deliveries / expected (events)", r.get("deliveries"), "",
@@ -542,10 +661,10 @@ def rows_fanout(r: dict[str, Any]) -> list[Row]:
 def step_rows(steps: list[dict[str, Any]]) -> list[Row]:
     rows = []
     for s in steps:
-        li, cpu = s["latency_from_intended"], s.get("cpu", {})
+        li, cpu = s["latency_ms"], s.get("cpu", {})
         retry = " (retry)" if s.get("attempt", 1) > 1 else ""
-        rows.append(Row(f"  step {s['offered_rate']:g}{retry}: p99 {li.get('p99_ms')} ms, "
-                        f"{'held' if s['held'] else 'NOT held'}", s["replied_per_s"],
+        rows.append(Row(f"  step {s['offered_rate']:g}{retry}: p99 {li.get('p99')} ms, "
+                        f"{'held' if s['held'] else 'NOT held'}", s["achieved_rate"],
                         "acked/s", f"cpu srv {cpu.get('server_pct')} ld {cpu.get('load_pct')} "
                         f"pg {cpu.get('postgres_pct')} oth {cpu.get('other_pct')}",
                         None, li.get("count", 0)))
@@ -614,10 +733,7 @@ def orchestrate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.role == "load":
-        loadgen.run_load(args.scenario, json.loads(args.config), args.out)
-        return 0
-    if args.role == "bare-server":
-        loadgen.run_bare_server(args.port)
+        load_role(args.scenario, json.loads(args.config), args.out)
         return 0
     return orchestrate(args)
 

@@ -4,8 +4,9 @@
 
 1. Per message, send + matched receive: the library's `Send Json` + `Wait For Message`
    (through the keyword dispatcher) versus a bare `websockets` client loop of send + recv,
-   both against the same local echo server (atest/servers/python_ws_server.py, run in its
-   own process). Target: the library costs at most 2x the bare loop.
+   both against the same local echo server (the library's atest server,
+   websocketlibrary/atest/servers/python_ws_server.py, run in its own process). Target: the
+   library costs at most 2x the bare loop.
 2. Wake-up latency: the time from a frame's arrival at the background reader to the return
    of the `Wait For Message` that was already waiting for it. Target: p99 <= 1 ms.
 """
@@ -28,7 +29,7 @@ from WebSocketLibrary.frames import Frame
 from WebSocketLibrary.latency import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = ROOT / "atest" / "servers" / "python_ws_server.py"
+SERVER = ROOT / "websocketlibrary" / "atest" / "servers" / "python_ws_server.py"
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:

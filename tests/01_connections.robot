@@ -8,7 +8,8 @@ Library           PrometheusLibrary
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:1 connections
+
+Test Tags         section:1-connections
 
 
 *** Test Cases ***

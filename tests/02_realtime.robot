@@ -7,7 +7,8 @@ Resource          ../resources/database.resource
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:2 real-time data
+
+Test Tags         section:2-real-time-data
 
 
 *** Variables ***

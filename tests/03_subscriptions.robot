@@ -6,7 +6,8 @@ Resource          ../resources/dashboards.resource
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:3 subscriptions
+
+Test Tags         section:3-subscriptions
 
 
 *** Test Cases ***

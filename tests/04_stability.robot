@@ -7,7 +7,8 @@ Library           LoadGenerator
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:4 stability
+
+Test Tags         section:4-stability
 
 
 *** Test Cases ***

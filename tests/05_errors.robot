@@ -9,7 +9,8 @@ Variables         ../variables/hostile_input.py
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:5 errors
+
+Test Tags         section:5-errors
 
 
 *** Variables ***
@@ -296,7 +297,7 @@ Fuzzed Messages Should Get Replies By The Contract
     ...    examples=${FUZZ_EXAMPLES}    seed=${FUZZ_SEED}    rate=${FUZZ_RATE}
     ...    control={"type": "ping", "timestamp": 5}    control_reply={"type": "pong", "timestamp": 5}
     ...    max_bytes=${SYSTEM}[max_message_bytes]    timeout=10s    alias=fuzz-${message_type}
-    [Teardown]    Close Connection    fuzz-${message_type}
+    [Teardown]    Close Connection    alias=fuzz-${message_type}
 
 Count Inputs Handled Correctly
     [Documentation]    Sends each input and counts those answered with their expected code.

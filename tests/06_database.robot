@@ -8,7 +8,8 @@ Resource          ../resources/database.resource
 
 Suite Setup       Run Keywords    Set Up System Under Test    AND    Connect To The Metrics Database
 Suite Teardown    Run Keywords    Disconnect From All Databases    AND    Tear Down System Under Test
-Test Tags         section:6 timescaledb
+
+Test Tags         section:6-timescaledb
 
 
 *** Variables ***

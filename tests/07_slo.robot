@@ -10,7 +10,8 @@ Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Setup        Hold The Metric Values
 Test Teardown     Restore Baseline And Release The Metric Values
-Test Tags         section:7 slo
+
+Test Tags         section:7-slo
 
 
 *** Variables ***
@@ -32,7 +33,8 @@ Test Tags         section:7 slo
 7.1 Clarity Above Its Maximum 0.9 Raises A P1 Alert
     [Documentation]    ``metric_update`` clarity 0.95 → ``slo_alert`` P1 (BLOCK) naming max 0.9,
     ...    and the alert is stored.
-    [Tags]    priority:P1    rule:alerts.opens-on-non-ok-band
+    [Tags]    priority:p1
+    ...       rule:alerts.opens-on-non-ok-band
     ...       rule:alerts.threshold-bound
     ...       rule:events.slo-alert-fields
     ...       rule:alerts.every-alert-broadcast-and-stored
@@ -47,7 +49,10 @@ Test Tags         section:7 slo
 
 7.2 Chaos Below Its Minimum 0.3 Raises A P1 Alert
     [Documentation]    ``metric_update`` chaos 0.1 → ``slo_alert`` P1 (BLOCK) naming min 0.3.
-    [Tags]    priority:P1    rule:alerts.opens-on-non-ok-band    rule:alerts.threshold-bound    rule:events.slo-alert-fields
+    [Tags]    priority:p1
+    ...       rule:alerts.opens-on-non-ok-band
+    ...       rule:alerts.threshold-bound
+    ...       rule:events.slo-alert-fields
     Watch The Alerts
     Send Json    {"type": "metric_update", "metric": "chaos", "value": 0.1}
     Alert Should Be Raised    chaos    0.1    P1    0.3    min

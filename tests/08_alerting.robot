@@ -12,7 +12,8 @@ Suite Setup       Set Up Alerting Suite
 Suite Teardown    Tear Down System Under Test
 Test Setup        Begin Alerting Test
 Test Teardown     End Alerting Test
-Test Tags         section:8 alerting
+
+Test Tags         section:8-alerting
 
 
 *** Test Cases ***
@@ -21,7 +22,8 @@ Test Tags         section:8 alerting
     ...    an e-mail at once, each naming the alert, and each only once; the target keeps
     ...    both in its outbox. The time from the metric (sent, hence before its ack) to the
     ...    Slack POST and to the e-mail is measured against our reading of "immediate".
-    [Tags]    priority:P0    rule:notify.p0-slack-and-email-at-once
+    [Tags]    priority:p0
+    ...       rule:notify.p0-slack-and-email-at-once
     ...       rule:notify.text-names-alert
     ...       rule:notify.role-named
     ...       rule:notify.slack-webhook
@@ -40,7 +42,8 @@ Test Tags         section:8 alerting
     [Documentation]    Three P0 alerts at once: the one left open reaches the SRE by Slack at
     ...    5 min and the Tech Lead by e-mail at 15 min (scaled); after their immediate
     ...    notifications the acknowledged one and the resolved one reach nobody.
-    [Tags]    priority:P0    rule:notify.p0-escalation
+    [Tags]    priority:p0
+    ...       rule:notify.p0-escalation
     ...       rule:notify.p0-escalation-cancelled
     ...       rule:notify.escalation-time-scale
     ...       rule:alerts.ack-alert-reply
@@ -59,7 +62,7 @@ Test Tags         section:8 alerting
     [Documentation]    pain 0.55 opens a P2 alert, which notifies nobody; at 0.75 it escalates
     ...    to P0 under the same id and then reaches the DevOps Lead at once and the SRE at
     ...    5 min (scaled) like any P0 alert.
-    [Tags]    priority:P0    rule:notify.p0-escalation    rule:alerts.escalates-same-id
+    [Tags]    priority:p0    rule:notify.p0-escalation    rule:alerts.escalates-same-id
     ${p2}    ${_}=    Raise Alert    pain    0.55    P2
     ${p0}    ${_}=    Raise Alert    pain    0.75    P0
     Should Be Equal    ${p0}[id]    ${p2}[id]
@@ -69,7 +72,7 @@ Test Tags         section:8 alerting
 8.2 P1 Trust Below 0.55 Reaches The Team Within Its Window
     [Documentation]    trust 0.5 raises a P1 alert: the team (SRE) gets a Slack message within
     ...    the grouping window P1_GROUP_WAIT_S, which is itself within the document's 15 min.
-    [Tags]    priority:P1    rule:notify.p1-team-slack    rule:notify.text-names-alert
+    [Tags]    priority:p1    rule:notify.p1-team-slack    rule:notify.text-names-alert
     ${alert}    ${sent}=    Raise Alert    trust    0.5    P1
     Should Be True    ${P1_GROUP_WAIT_S} <= ${P1_NOTIFICATION_LIMIT_S}
     ...    The P1 window of the target (${P1_GROUP_WAIT_S} s) exceeds the document's 15 min.
@@ -84,7 +87,8 @@ Test Tags         section:8 alerting
 8.2 P1 Alerts Of One Window Reach The Team In One Message Even If Resolved
     [Documentation]    Two P1 alerts opened within one window go out as one Slack message to
     ...    the team listing both, although one of them was resolved before it went out.
-    [Tags]    priority:P1    rule:notify.p1-grouped
+    [Tags]    priority:p1
+    ...       rule:notify.p1-grouped
     ...       rule:notify.p1-team-slack
     ...       rule:notify.text-names-alert
     ...       rule:notify.p1-even-if-acked-or-resolved
@@ -101,7 +105,7 @@ Test Tags         section:8 alerting
 8.2 A P2 Alert Notifies Nobody
     [Documentation]    A P2 alert (pain 0.55) is broadcast on ``alerts`` only: no Slack message
     ...    or e-mail names it, even after the P1 grouping window.
-    [Tags]    priority:P2    rule:notify.p2-websocket-only
+    [Tags]    priority:p2    rule:notify.p2-websocket-only
     ${alert}    ${_}=    Raise Alert    pain    0.55    P2
     Slack Message Should Not Arrive    ${alert}[id]    within=${P1_WINDOW_PASSED}
     Email Should Not Arrive    ${alert}[id]    within=0s
@@ -109,7 +113,7 @@ Test Tags         section:8 alerting
 8.2 An Open P1 Alert Reaches The PM By E-mail At 60 Minutes
     [Documentation]    A P1 alert left open reaches the PM by e-mail 60 min (scaled by
     ...    ESCALATION_TIME_SCALE) after it opened, after the team's Slack message.
-    [Tags]    priority:P1    long    rule:notify.p1-pm-email    rule:notify.escalation-time-scale
+    [Tags]    priority:p1    long    rule:notify.p1-pm-email    rule:notify.escalation-time-scale
     ${alert}    ${opened}=    Raise Alert    trust    0.5    P1
     Slack Should Reach    sre    ${alert}    timeout=${P1_WINDOW_TIMEOUT}
     Escalation Step Should Arrive On Time    email    pm    ${alert}    ${opened}    60

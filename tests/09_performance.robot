@@ -11,7 +11,7 @@ Suite Setup       Run Keywords    Set Up System Under Test
 ...                   AND    Measure The Scenario 9.1 Load
 Suite Teardown    Tear Down System Under Test
 
-Test Tags         section:9 performance    long
+Test Tags         section:9-performance    long
 
 
 *** Test Cases ***

@@ -9,7 +9,8 @@ Resource          ../resources/performance.resource
 Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     Close All Connections
-Test Tags         section:10 security
+
+Test Tags         section:10-security
 
 
 *** Variables ***

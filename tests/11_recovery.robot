@@ -17,7 +17,7 @@ Suite Setup       Set Up System Under Test
 Suite Teardown    Tear Down System Under Test
 Test Teardown     End Recovery Test
 
-Test Tags         section:4 stability    rule:ingest.ack-after-commit
+Test Tags         section:4-stability    rule:ingest.ack-after-commit
 
 
 *** Test Cases ***

@@ -34,13 +34,15 @@ from tls_support import (  # noqa: F401  (fixtures)
 
 from LoadGenerator import LoadGenerator
 from LoadGenerator.config import LoadConfig
+from LoadGenerator.report import text_summary
 from LoadGenerator.runner import run_load
-from LoadGenerator.wsconn import RECV_BYTES, TlsError, open_connection
+from LoadGenerator.wsconn import READ_TIME_TLS, RECV_BYTES, TlsError, open_connection
 
 TOKEN = "load-token-0815"
 METRICS = '{"type":"metrics","id":{id},"data":{"pain":0.3}}'
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 LONG_RUN_S = 30.0  # a run that must fail before its schedule does
+DRAIN_S = 30.0  # replies are waited for this long: a loaded machine may be slow to echo
 
 
 def start_echo(tls_files: TlsFiles, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -73,7 +75,7 @@ def mtls_echo_fixture(tls_files: TlsFiles) -> Iterator[str]:
 def config(url: str, **overrides: Any) -> LoadConfig:
     options: dict[str, Any] = {"connections": 2, "rate": 20.0, "duration": 1.0,
                                "message": METRICS, "reply_type": "metrics_received",
-                               "processes": 0, "drain_timeout": 2.0}
+                               "processes": 0, "drain_timeout": DRAIN_S}
     options.update(overrides)
     return LoadConfig(url=url, **options)
 
@@ -97,6 +99,11 @@ def test_every_message_is_delivered_over_wss_with_the_token(echo: str,
     assert result["sent"] == result["acknowledged"] == 40
     assert result["lost"] == result["errored"] == result["connect_failures"] == 0
     assert result["connections_open"] == 2
+    # No kernel receive time through TLS: the figures say so, reply by reply.
+    assert result["replies_timed_at_read"] == 40
+    assert result["timed_at_read_reasons"] == {READ_TIME_TLS: 40}
+    assert "read time, not the kernel's receive time, for 40 of 40 replies (TLS: 40)" in \
+        text_summary(result)
     assert TOKEN not in json.dumps(result)
 
 
@@ -288,6 +295,7 @@ def test_one_read_delivers_every_tls_record_there_is(tls_files: TlsFiles) -> Non
                           time.time_ns() - time.monotonic_ns())
         assert alive
         assert texts == [f"reply-{n:03d}".encode() for n in range(count)]  # not one per read
+        assert conn.read_time_reason == READ_TIME_TLS
         assert conn.sock.pending() == 0 and kernel_bytes(conn.sock) == 0
     finally:
         conn.close()

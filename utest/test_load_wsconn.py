@@ -18,11 +18,15 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from LoadGenerator.wsconn import (
+    READ_TIME_NO_STAMP,
+    READ_TIME_OUT_OF_WINDOW,
     RECV_BYTES,
     SO_TIMESTAMPNS,
     TIMESPEC,
     WsConnection,
+    keep_kernel_stamping,
     open_connection,
+    wall_offset,
 )
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -139,35 +143,6 @@ def servers() -> Iterator[list[RawServer]]:
         server.close()
 
 
-@pytest.fixture
-def kernel_stamping() -> Iterator[None]:
-    """Keeps receive timestamping switched on in the kernel while a test runs.
-
-    Linux stamps arriving packets only while some socket has asked for it; when the last
-    such socket closed, the first one to ask again switches stamping on through deferred
-    work, and a packet that arrives before that work ran is stamped when it is read. A
-    UDP socket that asks, and sends itself datagrams until one comes back stamped before
-    it was read, makes sure stamping is on."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    probe.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    try:
-        deadline = time.monotonic() + 5
-        while True:
-            probe.sendto(b"x", probe.getsockname())
-            assert select.select([probe], [], [], 1)[0]
-            before = time.time_ns()
-            _, ancillary, _, _ = probe.recvmsg(16, 64)
-            stamps = [TIMESPEC.unpack_from(data) for level, kind, data in ancillary
-                      if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
-            if stamps and stamps[0][0] * 1_000_000_000 + stamps[0][1] < before:
-                break
-            assert time.monotonic() < deadline, "the kernel never stamped a datagram"
-        yield
-    finally:
-        probe.close()
-
-
 def connect(servers: list[RawServer], **options: bytes) -> tuple[RawServer, WsConnection]:
     server = RawServer(**options)  # type: ignore[arg-type]
     servers.append(server)
@@ -188,13 +163,14 @@ class Reader:
     def on_text(self, data: bytes, arrival: int) -> None:
         self.texts.append((data, arrival))
 
-    def read_until(self, count: int, timeout: float = 5.0) -> list[bytes]:
-        """Reads until ``count`` texts came (0: until ``timeout``) or the connection ended."""
+    def read_until(self, count: int, timeout: float = 5.0, clock_step_ns: int = 0) -> list[bytes]:
+        """Reads until ``count`` texts came (0: until ``timeout``) or the connection ended;
+        ``clock_step_ns`` plays a wall clock stepped by that much since the kernel's stamp."""
         deadline = time.monotonic() + timeout
         while self.alive and not 0 < count <= len(self.texts) and time.monotonic() < deadline:
             select.select([self.conn.sock], [], [], 0.1)
             self.alive = self.conn.read(self.buffer, self.on_text, time.monotonic_ns,
-                                        time.time_ns() - time.monotonic_ns())
+                                        wall_offset() + clock_step_ns)
         return [text for text, _ in self.texts]
 
 
@@ -302,30 +278,96 @@ def test_the_connection_ends_when_the_server_goes(servers: list[RawServer]) -> N
     assert not reader.alive and conn.closed
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_TIMESTAMPNS is Linux's")
-def test_arrival_is_the_kernels_receive_time_not_the_read_time(
-        servers: list[RawServer], kernel_stamping: None) -> None:
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="SO_TIMESTAMPNS is Linux's")
+
+
+def reply_read_late(servers: list[RawServer], late_s: float = 0.2,
+                    **read: int) -> tuple[WsConnection, int, int, int, int]:
+    """One reply, read ``late_s`` after the kernel had it: the connection, the monotonic
+    times before the send, once the socket was known readable, of the arrival handed
+    over, and after the read."""
     server, conn = connect(servers)
-    assert conn.stamped
-    offset_at_send = time.time_ns() - time.monotonic_ns()
     sent = time.monotonic_ns()
     server.send(server_frame(0x1, b"reply"))
     # Once the socket is readable the kernel has the reply: its receive time is no later
     # than this, however long a loaded machine took to get here.
     assert select.select([conn.sock], [], [], 5)[0]
     known = time.monotonic_ns()
-    time.sleep(0.2)  # the worker reads late on purpose: the arrival must not move
+    time.sleep(late_s)  # the worker reads late on purpose: the delay under test
+    reader = Reader(conn)
+    assert reader.read_until(1, **read) == [b"reply"]
+    return conn, sent, known, reader.texts[0][1], time.monotonic_ns()
+
+
+@linux_only
+def test_arrival_is_the_kernels_receive_time_not_the_read_time(
+        servers: list[RawServer]) -> None:
+    # No help from the test: the connection itself makes sure the kernel stamps (the first
+    # socket to ask switches stamping on late; a loaded machine later still).
+    offset_at_send = wall_offset()
+    conn, sent, known, arrival, read_at = reply_read_late(servers)
+    assert conn.stamped and conn.read_time_reason == ""
+    # The kernel stamps with the wall clock, turned into the monotonic one with the offset
+    # at read time: off by as much as the wall clock was stepped meanwhile (none, mostly).
+    step = abs(wall_offset() - offset_at_send) + 100_000
+    assert sent - step <= arrival <= known + step, (
+        (arrival - sent) / 1e6, (known - sent) / 1e6, step / 1e6)
+    assert read_at - arrival >= 200_000_000 - step
+
+
+@linux_only
+def test_a_reply_the_kernel_did_not_stamp_is_timed_by_its_read_and_says_so(
+        servers: list[RawServer]) -> None:
+    server, conn = connect(servers)
+    assert conn.stamped
+    conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 0)  # the kernel stamps no more
+    server.send(server_frame(0x1, b"reply"))
+    assert select.select([conn.sock], [], [], 5)[0]
+    known = time.monotonic_ns()
     reader = Reader(conn)
     assert reader.read_until(1) == [b"reply"]
-    arrival = reader.texts[0][1]
-    read_at = time.monotonic_ns()
-    # The kernel stamps with the wall clock, turned into the monotonic one with the offset
-    # at read time: where the wall clock is being slewed (seen: 5 ms per second on a VM),
-    # that is off by as much as the offset moved meanwhile.
-    slew = abs(time.time_ns() - time.monotonic_ns() - offset_at_send) + 100_000
-    assert sent - slew <= arrival <= known + slew, (
-        (arrival - sent) / 1e6, (known - sent) / 1e6, slew / 1e6)
-    assert read_at - arrival >= 190_000_000 - slew
+    assert reader.texts[0][1] > known  # the read's time
+    assert conn.read_time_reason == READ_TIME_NO_STAMP
+
+
+@linux_only
+@pytest.mark.parametrize("step_s", [-3600, 3600])
+def test_a_stamp_out_of_window_is_not_trusted(servers: list[RawServer], step_s: int) -> None:
+    # The wall clock stepped by an hour between the kernel's stamp and the read: the stamp
+    # would put the arrival an hour off; the read's time is used, and the reason given.
+    conn, _, known, arrival, read_at = reply_read_late(servers, 0.05,
+                                                       clock_step_ns=step_s * 1_000_000_000)
+    assert known + 50_000_000 <= arrival <= read_at
+    assert conn.read_time_reason == READ_TIME_OUT_OF_WINDOW
+
+
+def test_the_wall_clock_offset_lies_between_two_readings_of_the_clocks() -> None:
+    before = time.time_ns() - time.monotonic_ns()  # wall read first: at most the offset
+    offset = wall_offset()
+    after = -time.monotonic_ns() + time.time_ns()  # monotonic read first: at least it
+    # wall_offset's own readings may be a few µs apart (it retries when they are not).
+    assert before - 1_000_000 <= offset <= after + 1_000_000, (before, offset, after)
+
+
+@linux_only
+def test_the_process_keeps_kernel_stamping_on() -> None:
+    assert keep_kernel_stamping()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind(("127.0.0.1", 0))
+        probe.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        # No wait for the switch-on: it must be on already, so the very first datagram
+        # carries the time it arrived, earlier than the read.
+        probe.sendto(b"x", probe.getsockname())
+        assert select.select([probe], [], [], 5)[0]
+        before = time.time_ns()
+        _, ancillary, _, _ = probe.recvmsg(16, 64)
+        stamps = [TIMESPEC.unpack_from(data) for level, kind, data in ancillary
+                  if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
+        assert stamps and stamps[0][0] * 1_000_000_000 + stamps[0][1] < before
+    finally:
+        probe.close()
 
 
 def test_pipelined_replies_share_the_last_segments_time(servers: list[RawServer]) -> None:

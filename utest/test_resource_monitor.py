@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import psutil
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.process_collector import ProcessCollector
@@ -93,12 +94,18 @@ def test_too_few_samples_after_the_warmup_cannot_pass(child: Any) -> None:
 
 
 def test_cpu_of_a_busy_process_fails_a_low_limit(child: Any) -> None:
+    # How much of a core a busy process gets depends on the machine's other work: the
+    # monitor must see what the kernel counted for it, and a limit below that must fail.
     monitor = ResourceMonitor()
-    stats = monitored(monitor, child(BUSY).pid, 12)
-    assert stats["cpu"]["mean"] > 50
+    busy = psutil.Process(child(BUSY).pid)
+    began, cpu_began = time.monotonic(), sum(busy.cpu_times()[:2])
+    stats = monitored(monitor, busy.pid, 12)
+    counted = 100 * (sum(busy.cpu_times()[:2]) - cpu_began) / (time.monotonic() - began)
+    assert stats["cpu"]["mean"] > 0
+    assert stats["cpu"]["mean"] == pytest.approx(counted, rel=0.5, abs=5)
     assert stats["cpu"]["max"] >= stats["cpu"]["p95"] >= 0
-    with pytest.raises(AssertionError, match=r"CPU mean .* not below 20"):
-        monitor.cpu_should_be_below(stats, 20)
+    with pytest.raises(AssertionError, match=r"CPU mean .* not below"):
+        monitor.cpu_should_be_below(stats, stats["cpu"]["mean"] / 2)
     monitor.cpu_should_be_below(stats, 1000, statistic="max")
 
 

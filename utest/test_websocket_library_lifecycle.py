@@ -49,8 +49,9 @@ def test_a_plain_string_token_is_accepted_too(wslib: WebSocketLibrary, server_ur
 
 def test_connect_fails_when_the_handshake_is_refused(
         wslib: WebSocketLibrary, server_url: str) -> None:
-    with pytest.raises(AssertionError, match=r"/auth refused the WebSocket handshake with "
-                                             r"HTTP 401 Unauthorized\.$"):
+    with pytest.raises(AssertionError, match=r"/auth refused the WebSocket handshake: expected "
+                                             r"HTTP 101 Switching Protocols, got HTTP 401 "
+                                             r"Unauthorized \(refused: 401\)\.$"):
         kw(wslib, "connect", f"{server_url}/auth", token=Secret("wrong"))
 
 
@@ -172,6 +173,7 @@ def test_auto_reconnect_resubscribes_and_reports_recovery(
     assert kw(wslib, "wait_for_message", {"type": "welcome"})["server"] == WELCOME["server"]
     [record] = kw(wslib, "get_reconnections")
     assert record["close_code"] == 1006
+    assert repr(record["close_code"]) == "1006"  # a number in the log, not CloseCode.…
     assert record["resumed"] is False
     assert record["attempts"] >= 1
 

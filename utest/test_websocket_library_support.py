@@ -1,10 +1,11 @@
 """Fixtures shared by the test_websocket_library_* modules (this module holds no tests).
 
-The server is atest/servers/python_ws_server.py, the one the acceptance tests use, run
-in-process on its own loop in a thread: a welcome with a session id, echo of every frame,
-and ``{"cmd": ...}`` commands (close, drop, heartbeat, burst, later, headers). Echoes come
-back in order, so the echo of a marker proves that everything sent before it has been
-answered and buffered: that, and waits on conditions, are the only synchronisation used.
+The server is websocketlibrary/atest/servers/python_ws_server.py, the one the acceptance
+tests use, run in-process on its own loop in a thread: a welcome with a session id, echo of
+every frame, and ``{"cmd": ...}`` commands (close, drop, heartbeat, burst, later, headers).
+Echoes come back in order, so the echo of a marker proves that everything sent before it
+has been answered and buffered: that, and waits on conditions, are the only synchronisation
+used.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import pytest
 from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.context import LibraryContext
 
-SERVER_FILE = Path(__file__).resolve().parent.parent / "atest" / "servers" / "python_ws_server.py"
+SERVER_FILE = (Path(__file__).resolve().parent.parent / "websocketlibrary" / "atest" / "servers"
+               / "python_ws_server.py")
 SHORT = timedelta(seconds=0.3)
 ZERO = timedelta(0)
 WELCOME = {"type": "welcome", "server": "python"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import timedelta
 
 import pytest
@@ -119,8 +120,23 @@ def test_measure_round_trips_fails_when_replies_are_lost(
 
     with pytest.raises(AssertionError, match=r"^2 of 2 replies \(matched by id\) did not arrive "
                                              r"within 0\.1 s"):
-        kw(wslib, "measure_round_trips", {"type": "ping"}, count=2,
+        # A command the server answers late and without the id: no reply by id comes.
+        kw(wslib, "measure_round_trips", {"cmd": "later", "delay_ms": 5000}, count=2,
            reply_template={"type": "pong"}, timeout=ms(100))
+
+
+def test_measure_round_trips_fails_at_once_on_a_reply_that_does_not_match(
+        wslib: WebSocketLibrary, server_url: str) -> None:
+    connect(wslib, server_url, alias="echo")
+    started = time.monotonic()
+    # The server echoes the ping with its id: a reply by id, but not a pong.
+    with pytest.raises(AssertionError, match=(
+            r"^The reply to request id=\d+ on 'echo' \(ws://[^)]+\) does not match "
+            r'\{"type": "pong"\}: \$\.type: expected \'pong\', got \'ping\'\n'
+            r'  reply: \{"type":"ping","id":\d+\}$')):
+        kw(wslib, "measure_round_trips", {"type": "ping"}, count=200,
+           reply_template={"type": "pong"}, timeout=timedelta(seconds=3))
+    assert time.monotonic() - started < 3  # not 200 x 3 s, nor even one timeout
 
 
 def test_measure_round_trips_needs_an_object(wslib: WebSocketLibrary, server_url: str) -> None:

@@ -1,8 +1,8 @@
 """WebSocketLibrary over wss://: CA bundles, unverified connections, client certificates,
 readable TLS failures, secret URLs and tokens kept out of the log, and the timing keywords.
 
-The servers are the library's test server (atest/servers/python_ws_server.py) served by
-websockets with TLS contexts made from a throwaway trustme CA.
+The servers are the library's test server (websocketlibrary/atest/servers/python_ws_server.py)
+served by websockets with TLS contexts made from a throwaway trustme CA.
 """
 
 from __future__ import annotations

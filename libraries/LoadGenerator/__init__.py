@@ -4,6 +4,11 @@ Usable as a Robot Framework keyword library (``Library    LoadGenerator``) and f
 command line (``python -m LoadGenerator --help``). The keyword class is imported on first
 use: the command line and the worker processes never load Robot Framework (a quarter of a
 second of CPU each).
+
+Beside load runs (`LoadConfig`, `run_load`) the Python API measures what a benchmark of a
+server needs (bench/bench_reference_system.py uses them all): `stepping.find_sustained_rate`
+(the highest rate a server sustains), `connects.run_connects` (connect + first message
+times) and `fanout.run_fanout` (events pushed to many subscribers).
 """
 
 from __future__ import annotations

@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "per-second timeline, and worker processes.")
     parser.add_argument("url", help="WebSocket URL, e.g. ws://127.0.0.1:3001")
     parser.add_argument("-c", "--connections", type=int, default=1)
+    parser.add_argument("--idle-connections", type=int, default=0,
+                        help="connections opened besides, that send nothing (they read and "
+                             "answer pings) (default 0)")
     parser.add_argument("-r", "--rate", type=float, default=1.0,
                         help="messages per second per connection (default 1)")
     parser.add_argument("-d", "--duration", type=float, default=10.0, help="seconds (default 10)")
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"set or empty", file=sys.stderr)
             return 2
     try:
-        cfg = LoadConfig(url=args.url, connections=args.connections, rate=args.rate,
+        cfg = LoadConfig(url=args.url, connections=args.connections,
+                         idle_connections=args.idle_connections, rate=args.rate,
                          duration=args.duration, message=args.message,
                          reply_type=args.reply_type, id_field=args.id_field,
                          error_type=args.error_type, warmup=args.warmup,

@@ -28,6 +28,10 @@ class LoadConfig:
     what has arrived (fewer wake-ups: most of a generator's CPU on a virtual machine).
     0 sends each message at its own time and reads each reply the moment it arrives.
 
+    ``idle_connections`` are opened besides the ``connections`` and send nothing: they
+    read what the server sends and answer its pings, a population of quiet clients the
+    server carries while the load runs (split between the workers like the others).
+
     ``token`` is sent as ``Authorization: Bearer <token>`` in every opening handshake;
     ``ca_bundle``, ``client_cert``, ``client_key`` and ``verify`` are the TLS options of
     a ``wss://`` URL (see WebSocketLibrary.tlsoptions). The config travels to worker processes
@@ -58,14 +62,18 @@ class LoadConfig:
     client_key: str | None = None
     verify: bool = True
     secret_url: bool = False  # the URL was a Secret: log_url hides every query value
+    idle_connections: int = 0
 
     def __post_init__(self) -> None:
         self.connections = int(self.connections)
         self.rate = float(self.rate)
         self.duration = float(self.duration)
         self.processes = int(self.processes)
+        self.idle_connections = int(self.idle_connections)
         if self.connections < 1:
             raise ValueError(f"connections must be at least 1, got {self.connections}")
+        if self.idle_connections < 0:
+            raise ValueError(f"idle_connections must be 0 or more, got {self.idle_connections}")
         if self.rate <= 0:
             raise ValueError(f"rate must be positive, got {self.rate}")
         if self.duration <= 0:
@@ -109,6 +117,11 @@ class LoadConfig:
     def share(self, worker: int) -> int:
         """Connections of ``worker``: as even a split as possible."""
         base, extra = divmod(self.connections, self.workers)
+        return base + (1 if worker < extra else 0)
+
+    def idle_share(self, worker: int) -> int:
+        """Idle connections of ``worker``: the same even split as ``share``."""
+        base, extra = divmod(self.idle_connections, self.workers)
         return base + (1 if worker < extra else 0)
 
     def to_dict(self) -> dict[str, Any]:

@@ -99,6 +99,8 @@ class LoadGenerator:
     | ``latency_ms`` | from the intended send time: ``p50``, ``p95``, ``p99``, ``max``… |
     | ``latency_from_send_ms`` | the same from the actual send time |
     | ``schedule_lag_ms`` | actual − intended send time |
+    | ``replies_timed_at_read`` | replies timed by their read, not the kernel's receive time |
+    | ``timed_at_read_reasons`` | those by why: ``TLS``, ``no kernel stamp``, … (wsconn.py) |
     | ``errors`` | error replies by ``code``, failed sends and connects by reason |
     | ``timeline`` | per second: ``sent``, ``acknowledged``, ``errored``, ``p50``…``max`` |
     | ``generator_cpu_s`` | CPU the generator itself used |

@@ -13,6 +13,19 @@ def _row(name: str, value: Any, unit: str = "") -> str:
             f"{html.escape(str(value))}</td><td>{html.escape(unit)}</td></tr>")
 
 
+def arrival_timing(result: dict[str, Any]) -> str:
+    """Which clock timed the replies' arrival: the kernel's receive time, or for some or
+    all the generator's read time, and why (see LoadGenerator.wsconn)."""
+    read_timed = int(result.get("replies_timed_at_read", 0))
+    if not read_timed:
+        return "kernel receive time for every reply"
+    reasons = ", ".join(f"{reason}: {count}"
+                        for reason, count in result.get("timed_at_read_reasons", {}).items())
+    return (f"read time, not the kernel's receive time, for {read_timed} of "
+            f"{result['acknowledged']} replies ({reasons}): their latency includes the wait "
+            f"until the generator read them")
+
+
 def summary_table(result: dict[str, Any]) -> str:
     """The counts and latency percentiles of ``result`` as an HTML table."""
     latency, actual, lag = (result["latency_ms"], result["latency_from_send_ms"],
@@ -30,6 +43,7 @@ def summary_table(result: dict[str, Any]) -> str:
         _row("errored (error replies + failed sends)", result["errored"]),
         _row("delivery", result["delivery_percent"], "%"),
         _row("achieved rate", result["achieved_rate"], "msg/s"),
+        _row("arrival time of replies", arrival_timing(result)),
     ]
     for label, figures in (("latency from intended send (coordinated omission corrected)",
                             latency), ("latency from actual send", actual),
@@ -83,4 +97,5 @@ def text_summary(result: dict[str, Any]) -> str:
         "  schedule lag (ms):                p50 {p50}  p95 {p95}  p99 {p99}  max {max}"
         .format(**lag),
         f"  achieved {result['achieved_rate']} msg/s; generator CPU {result['generator_cpu_s']} s "
-        f"({result['generator_cpu_percent']} % of a core) over {result['run_s']} s"])
+        f"({result['generator_cpu_percent']} % of a core) over {result['run_s']} s",
+        f"  arrival: {arrival_timing(result)}"])

@@ -225,6 +225,9 @@ class LoadRun:
         if self.merged is None:
             self.merged = merge_results(self.cfg, [self.results[i] for i in sorted(self.results)],
                                         time.monotonic() - self.started_at)
+            # CLOCK_MONOTONIC is one clock for the machine: lets a caller line samples of
+            # its own (CPU, memory) up with the run's schedule.
+            self.merged["start_monotonic_s"] = self.start_ns / 1e9
         return self.merged
 
 
@@ -238,6 +241,10 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
     for part in parts:
         for code, count in part["errors"].items():
             errors[code] = errors.get(code, 0) + count
+    read_timed: dict[str, int] = {}  # replies timed by their read, not the kernel, and why
+    for part in parts:
+        for reason, count in part.get("read_timed", {}).items():
+            read_timed[reason] = read_timed.get(reason, 0) + count
     measured_s = max(cfg.duration - cfg.warmup, 1e-9)
     expected = round(cfg.offered_rate * measured_s)
     acknowledged = total("acknowledged")
@@ -264,6 +271,7 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
     return {
         "name": cfg.name, "url": cfg.log_url, "connections": cfg.connections,
         "connections_open": total("connections"), "connect_failures": total("connect_failures"),
+        "idle_connections_open": sum(int(p.get("idle_connections", 0)) for p in parts),
         "dropped_connections": total("dropped"), "rate_per_connection": cfg.rate,
         "offered_rate": cfg.offered_rate, "duration_s": cfg.duration, "warmup_s": cfg.warmup,
         "processes": cfg.processes, "workers": len(parts), "expected": expected,
@@ -271,6 +279,8 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
         "lost": total("lost"), "errored": total("error_replies") + total("send_failures"),
         "error_replies": total("error_replies"), "send_failures": total("send_failures"),
         "errors": errors, "stopped": any(p["stopped"] for p in parts),
+        "replies_timed_at_read": sum(read_timed.values()),
+        "timed_at_read_reasons": read_timed,
         "delivery_percent": round(100.0 * acknowledged / expected, 4) if expected else 0.0,
         "achieved_rate": round(acknowledged / span, 1),
         "latency_ms": merged([p["latency"] for p in parts]).summary(),

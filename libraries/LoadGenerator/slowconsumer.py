@@ -134,6 +134,9 @@ def _drain(conn: WsConnection, expected: int, timeout: float) -> tuple[int, floa
     quiet_since = start
     while not conn.closed and time.monotonic() < deadline:
         before = count[0]
+        # Requests the kernel would not take while the server was not reading are still
+        # ours to send: their replies are owed too.
+        conn.write()
         if not _read(conn, on_text, min(QUIET_S, deadline - time.monotonic())):
             break
         now = time.monotonic()
@@ -145,10 +148,13 @@ def _drain(conn: WsConnection, expected: int, timeout: float) -> tuple[int, floa
 
 
 def _read(conn: WsConnection, on_text: Any, wait: float) -> bool:
-    """Waits up to ``wait`` seconds for data and reads it; False once the connection ended."""
+    """Waits up to ``wait`` seconds for data and reads it (or, while requests are still
+    waiting to go out, until the socket takes more of them); False once the connection
+    ended."""
     pending = isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending()
     if not pending:
-        readable, _, _ = select.select([conn.sock], [], [], max(0.0, wait))
+        writers = [conn.sock] if conn.backlog else []
+        readable, _, _ = select.select([conn.sock], writers, [], max(0.0, wait))
         if not readable:
             return True
     buffer = memoryview(bytearray(RECV_BYTES))

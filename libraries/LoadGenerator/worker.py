@@ -32,7 +32,7 @@ from WebSocketLibrary.tlsoptions import sentence
 
 from .config import ID_PLACEHOLDER, TIME_PLACEHOLDER, LoadConfig
 from .histogram import Histogram
-from .wsconn import RECV_BYTES, TlsError, WsConnection, open_connection
+from .wsconn import RECV_BYTES, TlsError, WsConnection, open_connection, wall_offset
 
 NS = 1_000_000_000
 FOLD_AT = 128  # values kept per list before they are bucketed: each stall stays ~0.2 ms
@@ -75,6 +75,7 @@ class Worker:
         self.index = index
         self.control = control
         self.conns: list[WsConnection] = []
+        self.idle: list[WsConnection] = []  # cfg.idle_connections: read, never sent on
         self.by_fd: dict[int, WsConnection] = {}
         self.backlogged: set[WsConnection] = set()
         self.pending: dict[str, tuple[int, int]] = {}
@@ -95,6 +96,8 @@ class Worker:
         self.wall_offset = 0                # time.time_ns() - time.monotonic_ns(), per wake
         self.timeline: list[dict[str, Any]] = []
         self.errors: dict[str, int] = {}
+        # Counted replies whose arrival is the read time, not the kernel's, by reason.
+        self.read_timed: dict[str, int] = {}
         self.scheduled = self.sent = self.acked = self.error_replies = self.send_failures = 0
         self.second_sent = self.second_acked = self.second_errored = 0
         self.second_lag_max = 0
@@ -148,12 +151,16 @@ class Worker:
     def read_ready(self, events: list[tuple[int, int]]) -> None:
         if not events:
             return
-        self.wall_offset = time.time_ns() - time.monotonic_ns()
+        self.wall_offset = wall_offset()
         for fd, _ in events:
             conn = self.by_fd.get(fd)
+            acked = self.acked
             if conn is not None and not conn.read(self.buffer, self.on_text,
                                                   time.monotonic_ns, self.wall_offset):
                 self.drop(conn)
+            if conn is not None and conn.read_time_reason and self.acked > acked:
+                reason = conn.read_time_reason
+                self.read_timed[reason] = self.read_timed.get(reason, 0) + self.acked - acked
 
     def flush(self) -> None:
         for conn in list(self.backlogged):
@@ -168,7 +175,7 @@ class Worker:
 
     # -- connections --------------------------------------------------------------------
 
-    def open(self, count: int) -> None:
+    def open(self, count: int, idle: int = 0) -> None:
         cfg = self.cfg
         headers = cfg.handshake_headers()  # the token's Authorization included
         context = cfg.tls.context(cfg.url)  # each worker process builds its own
@@ -189,24 +196,24 @@ class Worker:
                 return f"{type(error).__name__}: {error}"  # counted, the run goes on
             return conn, (time.monotonic_ns() - began) // 1000
 
-        with ThreadPoolExecutor(max(1, min(cfg.connect_concurrency, count))) as pool:
-            opened = list(pool.map(one, range(count)))
+        with ThreadPoolExecutor(max(1, min(cfg.connect_concurrency, count + idle))) as pool:
+            opened = list(pool.map(one, range(count + idle)))
         if refused:
             for item in opened:
                 if isinstance(item, tuple):
                     item[0].close()
             raise ConnectRefused(refused[0])
-        for item in opened:
+        for index, item in enumerate(opened):
             if item is None:
                 continue
             if isinstance(item, str):
                 self.connect_failures += 1
                 self.count_error(f"connect: {item}"[:120])
             else:
-                self.conns.append(item[0])
+                (self.conns if index < count else self.idle).append(item[0])
                 self.connect_time.record(item[1])
         self.poller = select.epoll()
-        for conn in self.conns:
+        for conn in [*self.conns, *self.idle]:
             self.by_fd[conn.fd] = conn
             self.poller.register(conn.fd, select.EPOLLIN)
             if not conn.handle_buffered(self.on_text, time.monotonic_ns()):
@@ -340,7 +347,7 @@ class Worker:
         cfg = self.cfg
         cpu_clock = time.thread_time if cfg.processes == 0 else time.process_time
         cpu_began = cpu_clock()
-        self.open(cfg.share(self.index))
+        self.open(cfg.share(self.index), cfg.idle_share(self.index))
         self.control.send("ready", self.index, {"connections": len(self.conns),
                                                 "connect_failures": self.connect_failures})
         start = self.control.wait_start(600.0)
@@ -359,7 +366,7 @@ class Worker:
             elapsed = (time.monotonic_ns() - began) / NS
             if self.second_sent or self.second_acked or self.second_errored:
                 self.roll(len(self.timeline))
-            for conn in self.conns:
+            for conn in [*self.conns, *self.idle]:
                 conn.close()
             self.poller.close()
         lost = sum(1 for intended, _ in self.pending.values() if intended >= self.record_from)
@@ -367,10 +374,12 @@ class Worker:
             entry["histogram"] = histogram.to_data()
         cpu = cpu_clock() - cpu_began
         return {"worker": self.index, "connections": len(self.conns),
+                "idle_connections": len(self.idle),
                 "connect_failures": self.connect_failures, "dropped": self.dropped,
                 "scheduled": self.scheduled, "sent": self.sent, "acknowledged": self.acked,
                 "error_replies": self.error_replies, "send_failures": self.send_failures,
                 "lost": lost, "errors": self.errors, "stopped": self.stopping,
+                "read_timed": self.read_timed,
                 "latency": self.latency.to_data(), "service": self.service.to_data(),
                 "lag": self.lag.to_data(), "connect": self.connect_time.to_data(),
                 "timeline": self.timeline, "elapsed_s": elapsed, "cpu_s": cpu,

@@ -18,7 +18,18 @@ Reading late does not make latency wrong: on Linux each plain TCP socket asks th
 for receive timestamps (``SO_TIMESTAMPNS``), and a reply's arrival is the time the kernel
 took in its last segment, not the time the worker got round to reading it. A read holding
 several replies gives them all the last segment's time, which can only make latency look
-worse, never better. Over TLS (no timestamps through the TLS layer) the read time is used.
+worse, never better. Linux stamps arriving packets only while some socket asks for it, and
+the first socket to ask switches stamping on through deferred work: over TCP a segment that
+arrives before that work ran has no stamp at all (seen for a third of first replies on a
+loaded 2-core VM). So before the first stamped connection is handed over, the process makes
+sure stamping is on and keeps it on (`keep_kernel_stamping`).
+
+Where the kernel's time cannot be had, the read time is used, and the connection says why
+in ``read_time_reason`` after each read (the load's figures count such replies):
+``TLS`` (no timestamps through the TLS layer), ``stamping refused`` (not Linux, or the
+socket option refused), ``no kernel stamp`` (the kernel gave none: stamping was not on),
+``stamp out of window`` (a stamp from the future or older than ``STAMP_MAX_AGE_NS``: the
+wall clock, which the kernel stamps with, was stepped).
 
 Over TLS the socket is an ``ssl.SSLSocket``, non-blocking like a plain one: a read or write
 that would block raises ``SSLWantReadError``/``SSLWantWriteError`` (a write is kept and
@@ -31,10 +42,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import ssl
 import struct
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 from websockets.client import ClientProtocol
@@ -57,6 +71,15 @@ NS = 1_000_000_000
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python lacks the name
 TIMESPEC = struct.Struct("@qq")
 STAMP_MAX_AGE_NS = 10 * NS  # an older kernel time means the wall clock stepped: use the read's
+# A stamp up to this far after the read is the read (the wall clock offset is measured to
+# within microseconds, see wall_offset); further, the wall clock stepped.
+STAMP_AHEAD_NS = 1_000_000
+STAMPING_ON_TIMEOUT_S = 2.0  # how long a process waits for the kernel to switch stamping on
+# Why a read's texts carry the read time instead of the kernel's receive time:
+READ_TIME_TLS = "TLS"
+READ_TIME_REFUSED = "stamping refused"
+READ_TIME_NO_STAMP = "no kernel stamp"
+READ_TIME_OUT_OF_WINDOW = "stamp out of window"
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 MASKS_AT_ONCE = 64          # mask keys drawn from the OS per call (one getrandom per 64 frames)
 TLS_READS_AT_ONCE = 64      # records read per wake-up and connection at most (fairness)
@@ -92,7 +115,8 @@ class WsConnection:
     """One open connection: ``send_text`` and ``read`` never block."""
 
     __slots__ = ("answer_pings", "backlog", "close_code", "closed", "fd", "fragments", "inbox",
-                 "mask_at", "masks", "pings", "sock", "stamped", "text_fragments", "tls")
+                 "mask_at", "masks", "pings", "read_time_reason", "sock", "stamped",
+                 "text_fragments", "tls", "unstamped")
 
     def __init__(self, sock: socket.socket, leftover: bytes = b"") -> None:
         self.sock = sock
@@ -109,6 +133,10 @@ class WsConnection:
         self.answer_pings = True  # False plays a peer that never answers (keepalive tests)
         self.stamped = enable_receive_timestamps(sock)
         self.tls = isinstance(sock, ssl.SSLSocket)
+        # Why every read is timed by the read ("" if the kernel stamps), and why the last was.
+        self.unstamped = READ_TIME_TLS if self.tls else "" if self.stamped \
+            else READ_TIME_REFUSED
+        self.read_time_reason = self.unstamped
 
     def next_mask(self) -> bytes:
         # Unpredictable keys (RFC 6455 §5.3) from the OS, fetched in batches.
@@ -157,8 +185,10 @@ class WsConnection:
              wall_offset: int) -> bool:
         """Reads what is there into ``buffer`` and hands each text message to ``on_text``
         with its arrival time (monotonic ns); False once the connection is over.
-        ``wall_offset`` is ``time.time_ns() - time.monotonic_ns()``, to turn the kernel's
-        wall-clock receive time into the monotonic clock."""
+        ``wall_offset`` is ``time.time_ns() - time.monotonic_ns()`` (see `wall_offset`), to
+        turn the kernel's wall-clock receive time into the monotonic clock. Afterwards
+        ``read_time_reason`` says why the texts carried the read time ("" if they carried
+        the kernel's receive time)."""
         ancillary: list[tuple[int, int, bytes]] = []
         try:
             if self.stamped:
@@ -175,12 +205,19 @@ class WsConnection:
         now = now_ns()
         if self.tls:
             return self.read_tls(buffer, size, on_text, now)
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                seconds, nanoseconds = TIMESPEC.unpack_from(value)
-                stamp = seconds * NS + nanoseconds - wall_offset
-                if now - STAMP_MAX_AGE_NS < stamp <= now:
-                    now = stamp
+        reason = self.unstamped
+        if self.stamped:
+            reason = READ_TIME_NO_STAMP
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    seconds, nanoseconds = TIMESPEC.unpack_from(value)
+                    stamp = seconds * NS + nanoseconds - wall_offset
+                    if now - STAMP_MAX_AGE_NS < stamp <= now + STAMP_AHEAD_NS:
+                        now = min(stamp, now)
+                        reason = ""
+                    else:
+                        reason = READ_TIME_OUT_OF_WINDOW
+        self.read_time_reason = reason
         inbox = self.inbox
         inbox += buffer[:size]
         return self.parse(inbox, on_text, now)
@@ -308,14 +345,93 @@ class WsConnection:
 
 
 def enable_receive_timestamps(sock: socket.socket) -> bool:
-    """Asks the kernel to stamp the segments it receives (Linux, plain TCP); True if so."""
+    """Asks the kernel to stamp the segments it receives (Linux, plain TCP); True if so.
+    The first time in a process, also waits until the kernel has stamping switched on
+    (`keep_kernel_stamping`)."""
     if isinstance(sock, ssl.SSLSocket) or not sys.platform.startswith("linux"):
         return False
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     except OSError:
         return False
+    keep_kernel_stamping()
     return True
+
+
+class _Keeper:
+    """The process's stamping probe, once it showed that stamping is on."""
+
+    sock: socket.socket | None = None
+    tried = False
+    lock = threading.Lock()
+
+
+def keep_kernel_stamping(timeout: float = STAMPING_ON_TIMEOUT_S) -> bool:
+    """Makes sure the kernel stamps packets as they arrive, and keeps it so for as long as
+    this process lives; True once it does (at once after the first call).
+
+    Linux stamps arriving packets only while some socket has asked for it; when none has,
+    the first to ask switches stamping on through deferred work, which a loaded machine
+    runs late, and a TCP segment that arrives before has no stamp. A UDP socket of this
+    process asks too, then sends itself datagrams until one comes back stamped before it
+    was read; kept open, it keeps stamping on between one load's connections and the
+    next's. Tried once per process: if stamping did not come on within ``timeout``, the
+    replies that then have no stamp are counted (``no kernel stamp``), not waited for again.
+    """
+    if not _Keeper.tried:
+        with _Keeper.lock:
+            if not _Keeper.tried:
+                _Keeper.sock = _stamping_probe(timeout)
+                _Keeper.tried = True
+    return _Keeper.sock is not None
+
+
+def _stamping_probe(timeout: float) -> socket.socket | None:
+    """A UDP socket asking for receive timestamps, once one of its own datagrams was
+    stamped on arrival (before it was read); None if none was within ``timeout``."""
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    try:
+        probe.bind(("127.0.0.1", 0))
+        probe.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        address = probe.getsockname()
+        deadline = time.monotonic() + timeout
+        while True:
+            probe.sendto(b"?", address)
+            if select.select([probe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                before = time.time_ns()  # a stamp taken at the read is later than this
+                _, ancillary, _, _ = probe.recvmsg(16, 64)
+                for level, kind, value in ancillary:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                        seconds, nanoseconds = TIMESPEC.unpack_from(value)
+                        if seconds * NS + nanoseconds < before:
+                            return probe
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.001)  # polling: the kernel's switch-on has no event to wait for
+    except OSError:
+        pass
+    probe.close()
+    return None
+
+
+def wall_offset() -> int:
+    """``time.time_ns() - time.monotonic_ns()``, to turn a kernel (wall-clock) stamp into
+    the monotonic clock. Read between two monotonic readings, the tightest of a few tries:
+    a thread preempted between the two clocks' readings would put its stamps later by the
+    time it was off the CPU (on a loaded machine, later than the read itself)."""
+    best_gap = best = 0
+    for attempt in range(4):
+        before = time.monotonic_ns()
+        wall = time.time_ns()
+        after = time.monotonic_ns()
+        if not attempt or after - before < best_gap:
+            best_gap, best = after - before, wall - (before + after) // 2
+        if best_gap < 20_000:
+            break
+    return best
 
 
 def open_connection(url: str, headers: dict[str, str] | None = None,

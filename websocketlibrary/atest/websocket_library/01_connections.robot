@@ -103,8 +103,11 @@ Refused Connect Should Fail
     [Documentation]    Connect to the token-protected path without a token fails.
     [Arguments]    ${server}
     ${url}=    Test Server Url    ${server}
-    Run Keyword And Expect Error    *refused the WebSocket handshake with HTTP 401*
-    ...    Connect    ${url}/auth
+    Run Keyword And Expect Error
+    ...    'secured' (ws://*/auth) refused the WebSocket handshake: expected HTTP 101 Switching Protocols, got HTTP 401*
+    ...    Connect
+    ...    ${url}/auth
+    ...    alias=secured
 
 Accepted Handshake Should Fail The Refusal Check
     [Documentation]    The refusal check fails on acceptance and on another status.

@@ -13,6 +13,7 @@ from robotlibcore import DynamicCore
 
 from .context import LibraryContext
 from .keywords import (
+    AsyncApiKeywords,
     ConnectionKeywords,
     FuzzingKeywords,
     HeartbeatKeywords,
@@ -20,9 +21,11 @@ from .keywords import (
     LifecycleKeywords,
     ReceivingKeywords,
     ReconnectKeywords,
+    RequestKeywords,
     SchemaKeywords,
     SendingKeywords,
 )
+from .kinds import TrafficLog
 from .listener import ScopeListener
 from .version import __version__
 
@@ -87,9 +90,17 @@ class WebSocketLibrary(DynamicCore):
     ended, and `Get Last Message Arrival` when the frame a wait returned arrived, all in
     seconds of ``time.perf_counter()``.
 
+    = AsyncAPI =
+    `Load AsyncAPI` reads an AsyncAPI 3 document; `Message Should Match AsyncAPI` checks one
+    message against a channel's or operation's messages, and `Validate Traffic With
+    AsyncAPI` checks every frame of a connection until `Stop Validating Traffic`.
+
     = Logging =
-    Sent and received frames are logged at INFO, cut to ``log_limit`` characters. When a
-    keyword fails, the last frames of its connection are logged with their times.
+    Sent frames and the frames waits return are logged at INFO, cut to ``log_limit``
+    characters. When a keyword fails, the last frames of its connection are logged with
+    their times. For the whole traffic, ``traffic_log=debug`` (an import argument) or
+    `Set Traffic Log` logs every received frame, waited for or not, at the end of the
+    keyword during which it arrived.
 
     Example:
     | ***** Settings *****
@@ -106,18 +117,27 @@ class WebSocketLibrary(DynamicCore):
     ROBOT_LIBRARY_VERSION = __version__
 
     def __init__(self, timeout: timedelta = timedelta(seconds=5), buffer_limit: int = 10_000,
-                 log_limit: int = 500, close_at_end: bool = True):
+                 log_limit: int = 500, close_at_end: bool = True,
+                 traffic_log: TrafficLog = TrafficLog.NONE):
         """``timeout`` is the default for waits and handshakes; ``buffer_limit`` caps each
         connection's buffer (the oldest frames are dropped, and counted, past it);
         ``log_limit`` is how many characters of a frame the log shows; ``close_at_end``
-        closes connections when the test or suite that opened them ends."""
+        closes connections when the test or suite that opened them ends; ``traffic_log``
+        (``none``, ``debug`` or ``info``) logs every received frame, see `Set Traffic Log`.
+
+        Example:
+        | Library    WebSocketLibrary    timeout=10s    traffic_log=debug
+        """
         self._ctx = LibraryContext(timeout, buffer_limit, log_limit)
+        self._ctx.set_traffic_log(traffic_log)
         receiving = ReceivingKeywords(self._ctx)
         super().__init__([
             ConnectionKeywords(self._ctx), LifecycleKeywords(self._ctx),
             SendingKeywords(self._ctx), receiving, SchemaKeywords(self._ctx),
-            LatencyKeywords(self._ctx, receiving), ReconnectKeywords(self._ctx),
+            LatencyKeywords(self._ctx, receiving), RequestKeywords(self._ctx, receiving),
+            ReconnectKeywords(self._ctx),
             HeartbeatKeywords(self._ctx), FuzzingKeywords(self._ctx),
+            AsyncApiKeywords(self._ctx),
         ])
         self.ROBOT_LIBRARY_LISTENER = ScopeListener(self._ctx, close_at_end)
 
@@ -129,3 +149,5 @@ class WebSocketLibrary(DynamicCore):
             if self._ctx.last_used is not None:
                 self._ctx.log_recent_frames(self._ctx.last_used)
             raise
+        finally:
+            self._ctx.log_traffic()

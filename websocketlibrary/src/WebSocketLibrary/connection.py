@@ -78,10 +78,14 @@ class Connection:
         self.opened_at: float | None = None
         self.handshake_done_at: float | None = None
         self.closed_at: float | None = None
-        self.last_returned: Frame | None = None  # the frame a wait keyword returned last
+        self.last_returned: list[Frame] = []  # the frames a wait keyword returned last
         self.scope_ended: str | None = None  # "test"/"suite" that closed it when it ended
         self.state = "new"  # new → open → (reconnecting → open)* → closed
         self.observers: list[Observer] = []
+        # Called with every frame just before it is sent (Send keywords and send_async).
+        self.send_observers: list[Callable[[str | bytes], None]] = []
+        # Frames received and not yet written to the traffic log (None: the log is off).
+        self.traffic: deque[Frame] | None = None
         self.policy: ReconnectPolicy | None = None
         self.reconnections: list[Reconnection] = []
         self.reconnect_error: str | None = None
@@ -142,6 +146,8 @@ class Connection:
             async for raw in ws:
                 frame = buffer.decode(raw, time.perf_counter_ns())
                 self._remember("<<", raw)
+                if self.traffic is not None:
+                    self.traffic.append(frame)
                 if len(self._opening) < OPENING_FRAMES:
                     self._opening.append(raw)
                 claimed = False
@@ -197,8 +203,10 @@ class Connection:
     async def _send(self, payload: str | bytes, text: bool | None) -> int:
         ws = self._ws
         if ws is None or self.state != "open":
-            raise NotOpenError(f"Cannot send on {self.url}: the connection is "
+            raise NotOpenError(f"Cannot send on {self.describe()}: the connection is "
                                    f"{self.state}{self._close_text()}.")
+        for observer in tuple(self.send_observers):
+            observer(payload)
         sent_ns = time.perf_counter_ns()
         await ws.send(payload, text=text)
         self._remember(">>", payload)
@@ -223,7 +231,7 @@ class Connection:
 
     async def _abort(self) -> None:
         if self._ws is None or self._ws.transport is None:
-            raise NotOpenError(f"{self.url} has no open transport to abort.")
+            raise NotOpenError(f"{self.describe()} has no open transport to abort.")
         self._ws.transport.abort()
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,7 +239,7 @@ class Connection:
 
     async def _ping(self) -> float:
         if self._ws is None or self.state != "open":
-            raise NotOpenError(f"Cannot ping {self.url}: the connection is {self.state}.")
+            raise NotOpenError(f"Cannot ping {self.describe()}: the connection is {self.state}.")
         waiter = await self._ws.ping()
         return float(await waiter) * 1000
 
@@ -342,8 +350,9 @@ def close_status(ws: ClientConnection) -> tuple[int | None, str | None]:
     the size limit) without the server answering, the code we sent rather than 1006."""
     received, sent = ws.protocol.close_rcvd, ws.protocol.close_sent
     if received is None and sent is not None:
-        return sent.code, sent.reason
-    return ws.close_code, ws.close_reason
+        return int(sent.code), sent.reason
+    # websockets gives a CloseCode enum for known codes: a plain number reads better in logs.
+    return (None if ws.close_code is None else int(ws.close_code)), ws.close_reason
 
 
 async def _call(function: Callable[[], None]) -> None:

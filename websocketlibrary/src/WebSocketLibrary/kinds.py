@@ -25,7 +25,25 @@ class FrameType(Enum):
     BINARY = "binary"
 
 
-E = TypeVar("E", MessageKind, FrameType)
+class RequestIdFormat(Enum):
+    """How `Send Request` makes a correlation id: ``uuid`` (a random UUID string) or
+    ``counter`` (the integers 1, 2, 3 … of the library instance, as JSON-RPC clients do)."""
+
+    UUID = "uuid"
+    COUNTER = "counter"
+
+
+class TrafficLog(Enum):
+    """Where every frame received is logged as it is drained at the end of each keyword:
+    ``none`` (only the frames waits return, the default), ``debug`` (visible with
+    ``--loglevel DEBUG``) or ``info`` (always)."""
+
+    NONE = "none"
+    DEBUG = "debug"
+    INFO = "info"
+
+
+E = TypeVar("E", MessageKind, FrameType, RequestIdFormat, TrafficLog)
 
 
 def _member(kinds: type[E], value: E | str, refusal: str) -> E:
@@ -48,3 +66,14 @@ def message_kind(kind: MessageKind | str) -> MessageKind:
 def frame_type(kind: FrameType | str) -> FrameType:
     """``kind`` as a FrameType."""
     return _member(FrameType, kind, "frame_type must be text or binary, not {value}.")
+
+
+def request_id_format(kind: RequestIdFormat | str) -> RequestIdFormat:
+    """``kind`` as a RequestIdFormat."""
+    return _member(RequestIdFormat, kind, "id_format must be uuid or counter, not {value}.")
+
+
+def traffic_log(level: TrafficLog | str) -> TrafficLog:
+    """``level`` as a TrafficLog."""
+    return _member(TrafficLog, level, "The traffic log level must be one of {allowed}, "
+                                      "not {value}.")

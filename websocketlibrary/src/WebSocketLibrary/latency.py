@@ -43,6 +43,12 @@ def summarise(samples_us: list[int]) -> dict[str, float | int]:
     }
 
 
+class ReplyMismatch(AssertionError):
+    """A reply carrying a request's id arrived and did not match the reply criteria."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
 @dataclass
 class RoundTrips:
     """Sends ``count`` copies of ``message`` with a fresh id each and times the replies."""
@@ -59,14 +65,24 @@ class RoundTrips:
     samples_us: list[int] = field(default_factory=list)
     lags_us: list[int] = field(default_factory=list)
     _waiters: dict[Any, asyncio.Future[int]] = field(default_factory=dict)
+    failure: ReplyMismatch | None = None
 
     def observe(self, frame: Frame) -> bool:
         if not (frame.is_json and isinstance(frame.data, dict)):
             return False
         key = frame.data.get(self.id_field)
         waiter = self._waiters.get(key) if isinstance(key, int | str) else None
-        if waiter is None or waiter.done() or not self.reply(frame):
+        if waiter is None or waiter.done():
             return False
+        reason = self.reply.explain(frame)
+        if reason is not None:
+            # The reply came and is wrong: waiting on for another would only hide that.
+            self.failure = ReplyMismatch(
+                f"The reply to request {self.id_field}={key!r} on "
+                f"{self.connection.describe()} does not match {self.reply.describe()}: "
+                f"{reason}\n  reply: {frame.preview(200)}")
+            waiter.set_result(0)  # wakes the wait, which raises the failure
+            return False  # left in the buffer, where the failure's log shows it
         waiter.set_result(frame.arrived_ns)
         return True  # a measured reply is not left in the buffer
 
@@ -87,6 +103,8 @@ class RoundTrips:
                     delay = (intended - time.perf_counter_ns()) / 1e9
                     if delay > 0:
                         await asyncio.sleep(delay)
+                if self.failure is not None:
+                    raise self.failure
                 text = json.dumps({**self.message, self.id_field: key}, separators=(",", ":"))
                 sent = await self.connection.send_async(text)
                 self.lags_us.append(max(0, sent - intended) // 1000)
@@ -112,4 +130,6 @@ class RoundTrips:
             arrived = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
             return
+        if self.failure is not None:
+            raise self.failure
         self.samples_us.append(max(1, (arrived - intended) // 1000))

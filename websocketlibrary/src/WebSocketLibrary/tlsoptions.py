@@ -164,20 +164,12 @@ def unverified_warning(url: str) -> str:
 def warn_unverified(text: str) -> None:
     """Logs ``text`` as a WARN in Robot Framework's log; to stderr outside of a Robot run
     (the load generator's command line and worker processes)."""
-    if _in_robot_run():
+    if "robot" in sys.modules:  # outside a run its logger still ends on stderr
         from robot.api import logger
 
         logger.warn(text)
     else:
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
-
-
-def _in_robot_run() -> bool:
-    if "robot" not in sys.modules:
-        return False
-    from robot.running.context import EXECUTION_CONTEXTS
-
-    return EXECUTION_CONTEXTS.current is not None
 
 
 def secret_value(value: Secret | str | None) -> str | None:

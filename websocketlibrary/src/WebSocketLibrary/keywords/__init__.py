@@ -1,3 +1,4 @@
+from .asyncapi import AsyncApiKeywords
 from .connections import ConnectionKeywords
 from .fuzzing import FuzzingKeywords
 from .heartbeat import HeartbeatKeywords
@@ -5,9 +6,11 @@ from .latency import LatencyKeywords
 from .lifecycle import LifecycleKeywords
 from .receiving import ReceivingKeywords
 from .reconnect import ReconnectKeywords
+from .requests import RequestKeywords
 from .schema import SchemaKeywords
 from .sending import SendingKeywords
 
-__all__ = ["ConnectionKeywords", "FuzzingKeywords", "HeartbeatKeywords", "LatencyKeywords",
-           "LifecycleKeywords", "ReceivingKeywords", "ReconnectKeywords", "SchemaKeywords",
+__all__ = ["AsyncApiKeywords", "ConnectionKeywords", "FuzzingKeywords",
+           "HeartbeatKeywords", "LatencyKeywords", "LifecycleKeywords",
+           "ReceivingKeywords", "ReconnectKeywords", "RequestKeywords", "SchemaKeywords",
            "SendingKeywords"]

@@ -105,21 +105,25 @@ class ConnectionKeywords(Component):
         seconds = self.ctx.seconds(timeout)
         connection = Connection(self.ctx.runtime, target, self.ctx.buffer_limit, alias,
                                 log_url=shown, tls=tls)
+        named = connection.describe()
         try:
             latency = connection.open(seconds, **options)
         except InvalidStatus as error:
             response = error.response
-            raise AssertionError(f"{shown} refused the WebSocket handshake with HTTP "
-                                 f"{response.status_code} {response.reason_phrase}.") from None
+            body = response.body.decode("utf-8", "replace").strip()[:200] if response.body else ""
+            raise AssertionError(
+                f"{named} refused the WebSocket handshake: expected HTTP 101 Switching "
+                f"Protocols, got HTTP {response.status_code} {response.reason_phrase}"
+                + (f" ({body})." if body else ".")) from None
         except TlsHandshakeError as error:
             raise AssertionError(sentence(str(error))) from None
         except TimeoutError:
-            raise AssertionError(f"Connecting to {shown} timed out after {seconds:g} s.") \
-                from None
+            raise AssertionError(f"Connecting to {named} timed out after {seconds:g} s: no "
+                                 f"completed WebSocket handshake in that time.") from None
         except OSError as error:
-            raise AssertionError(f"Cannot connect to {shown}: {error}") from None
+            raise AssertionError(f"Cannot connect to {named}: {error}") from None
         except InvalidHandshake as error:
-            raise AssertionError(f"Cannot connect to {shown}: the opening handshake failed: "
+            raise AssertionError(f"Cannot connect to {named}: the opening handshake failed: "
                                  f"{error}.") from None
         self.ctx.register(connection, alias)
         chosen = f", subprotocol {connection.subprotocol}" if connection.subprotocol else ""

@@ -89,7 +89,7 @@ class HeartbeatKeywords(Component):
         stats = monitor.stats(now)
         logger.info(f"Heartbeats {monitor.describe()}: {stats}")
         if problems:
-            raise AssertionError(f"Heartbeats {monitor.describe()} on {connection.url} "
+            raise AssertionError(f"Heartbeats {monitor.describe()} on {connection.describe()} "
                                  f"are unhealthy: {'; '.join(problems[:5])}. Stats: {stats}")
         if stats["beats"] < minimum_beats:
             raise AssertionError(f"Only {stats['beats']} heartbeat(s) {monitor.describe()} "
@@ -114,7 +114,7 @@ class HeartbeatKeywords(Component):
         try:
             return self.monitors[(id(connection), name)]
         except KeyError:
-            raise RuntimeError(f"No heartbeat monitor {name!r} on {connection.url}; "
+            raise RuntimeError(f"No heartbeat monitor {name!r} on {connection.describe()}; "
                                f"use 'Start Heartbeat Monitor' first.") from None
 
 

@@ -66,7 +66,9 @@ class LatencyKeywords(Component):
         Returns a dictionary of milliseconds from an HDR histogram (3 significant digits):
         ``count``, ``min``, ``p50``, ``p95``, ``p99``, ``max``, ``mean``, plus ``lost`` and,
         with ``rate``, ``schedule_lag_p99`` and ``schedule_lag_max``. Fails if a reply did
-        not arrive within ``timeout`` (per request; for a scheduled run, after the last send).
+        not arrive within ``timeout`` (per request; for a scheduled run, after the last send),
+        and at once when a reply with a request's id arrives that does not match
+        ``reply_template``, saying why.
 
         Example:
         | ${rtt}=    Measure Round Trips    {"type": "ping"}    count=200    id_field=id
@@ -89,8 +91,8 @@ class LatencyKeywords(Component):
         self._log(result, request, id_field)
         if result["lost"]:
             raise AssertionError(f"{result['lost']} of {count} replies (matched by "
-                                 f"{id_field}) did not arrive within {seconds:g} s; "
-                                 f"the others: {result}")
+                                 f"{id_field}) did not arrive within {seconds:g} s on "
+                                 f"{connection.describe()}; the others: {result}")
         return result
 
     @staticmethod

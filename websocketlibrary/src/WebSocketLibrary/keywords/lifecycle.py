@@ -24,7 +24,7 @@ class LifecycleKeywords(Component):
         connection = self.ctx.connection(alias)
         if not connection.is_open:
             state = "is closed" if connection.state == "closed" else f"is {connection.state}"
-            raise AssertionError(f"Connection to {connection.url} {state} "
+            raise AssertionError(f"Connection to {connection.describe()} {state} "
                                  f"(close code {connection.close_code}).")
 
     @keyword(tags=["Assertion"])
@@ -44,14 +44,14 @@ class LifecycleKeywords(Component):
         connection = self.ctx.connection(alias)
         seconds = timeout.total_seconds()
         if not connection.wait_closed(seconds):
-            raise AssertionError(f"Connection to {connection.url} is still {connection.state} "
-                                 f"after {seconds:g} s.")
+            raise AssertionError(f"Connection to {connection.describe()} is still "
+                                 f"{connection.state} after {seconds:g} s.")
         if code is not None and connection.close_code != code:
-            raise AssertionError(f"Connection to {connection.url} closed with code "
+            raise AssertionError(f"Connection to {connection.describe()} closed with code "
                                  f"{connection.close_code} ({connection.close_reason!r}), "
                                  f"expected {code}.")
         if reason is not None and connection.close_reason != reason:
-            raise AssertionError(f"Connection to {connection.url} closed with reason "
+            raise AssertionError(f"Connection to {connection.describe()} closed with reason "
                                  f"{connection.close_reason!r}, expected {reason!r}.")
         return connection.close_code
 
@@ -90,14 +90,15 @@ class LifecycleKeywords(Component):
         JSON message; see `Measure Round Trip` for application-level pings.
 
         Example:
-        | ${ms}=    Ping    pulse
+        | ${ms}=    Ping    alias=pulse
         """
         connection = self.ctx.connection(alias)
         seconds = self.ctx.seconds(timeout)
         try:
             return connection.ping(seconds)
         except TimeoutError:
-            raise AssertionError(f"No pong from {connection.url} within {seconds:g} s.") from None
+            raise AssertionError(
+                f"No pong from {connection.describe()} within {seconds:g} s.") from None
 
     @keyword(tags=["Action"])
     def close_all_connections(self) -> None:
@@ -117,4 +118,4 @@ def close_quietly(connection: Connection) -> None:
     try:
         connection.close()
     except Exception as error:  # teardown must go on with the others
-        logger.warn(f"Closing {connection.url} failed: {error}")
+        logger.warn(f"Closing {connection.describe()} failed: {error}")

@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from assertionengine import AssertionOperator
+from robot.api import logger
 from robotlibcore import keyword
 
 from ..connection import Connection
 from ..context import as_template, recent_traffic
 from ..filters import FrameFilter, check_value, path_value
 from ..frames import Frame
-from ..kinds import MessageKind
+from ..kinds import MessageKind, TrafficLog
 from .base import Component
 
 SHOWN_FRAMES = 5
@@ -53,7 +54,7 @@ class ReceivingKeywords(Component):
         """
         wanted = self._filter(template, path, assertion_operator, assertion_expected, regex, type)
         frame = self.take(wanted, timeout, alias)
-        self.ctx.connection(alias).last_returned = frame
+        self.ctx.connection(alias).last_returned = [frame]
         return frame.value
 
     @keyword(tags=["Wait"])
@@ -104,7 +105,7 @@ class ReceivingKeywords(Component):
             raise AssertionError(self._no_match(connection, wanted, seconds, len(frames), count))
         for frame in frames:
             self.ctx.log_frame("<<", frame.raw)
-        connection.last_returned = frames[-1]
+        connection.last_returned = frames
         return [frame.value for frame in frames]
 
     @keyword(tags=["Getter"])
@@ -124,12 +125,41 @@ class ReceivingKeywords(Component):
         | ${arrived}=    Get Last Message Arrival
         | ${since_handshake_s}=    Evaluate    ${arrived} - ${info}[handshake_done_at]
         """
+        return self._last_returned(alias)[-1].arrived_ns / 1e9
+
+    @keyword(tags=["Getter"])
+    def get_last_arrival_times(self, alias: str | None = None) -> list[dict[str, float]]:
+        """Returns when each frame the last wait returned arrived, oldest first.
+
+        For `Wait For Messages` that is one entry per message; for `Wait For Message`,
+        `Wait For Message Where` and `Send Request`, one. Each entry is a dictionary:
+        ``arrived`` (``time.perf_counter()`` seconds, the clock of `Get Connection Info`),
+        ``since_previous_ms`` (milliseconds after the entry before it; 0 for the first)
+        and ``since_handshake_ms`` (milliseconds after the connection's handshake ended).
+        Fails if no wait has returned a frame on the connection yet.
+
+        Example:
+        | ${updates}=    Wait For Messages    5    {"type": "update"}    timeout=10s
+        | ${times}=    Get Last Arrival Times
+        | Should Be True    ${times}[-1][since_previous_ms] <= 1000
+        """
         connection = self.ctx.connection(alias)
-        frame = connection.last_returned
-        if frame is None:
+        frames = self._last_returned(alias)
+        handshake_ns = int((connection.handshake_done_at or 0) * 1e9)
+        times, previous = [], frames[0].arrived_ns
+        for frame in frames:
+            times.append({"arrived": frame.arrived_ns / 1e9,
+                          "since_previous_ms": (frame.arrived_ns - previous) / 1e6,
+                          "since_handshake_ms": (frame.arrived_ns - handshake_ns) / 1e6})
+            previous = frame.arrived_ns
+        return times
+
+    def _last_returned(self, alias: str | None) -> list[Frame]:
+        connection = self.ctx.connection(alias)
+        if not connection.last_returned:
             raise AssertionError(f"No wait has returned a message on {connection.describe()} "
                                  f"yet.")
-        return frame.arrived_ns / 1e9
+        return connection.last_returned
 
     @keyword(tags=["Assertion"])
     def message_should_not_arrive(self, template: dict | list | str | None = None,
@@ -161,7 +191,14 @@ class ReceivingKeywords(Component):
             when = ("was already buffered" if frame.arrived_ns < started else
                     f"arrived after {(frame.arrived_ns - started) / 1e6:.1f} ms")
             raise AssertionError(f"A message matching {wanted.describe()} {when} on "
-                                 f"{connection.url}: {frame.preview(self.ctx.log_limit)}")
+                                 f"{connection.describe()}: {frame.preview(self.ctx.log_limit)}")
+        watched_ms = (time.perf_counter_ns() - started) / 1e6
+        ended = (f"; the connection closed (code {connection.close_code}) after "
+                 f"{watched_ms:.0f} ms" if connection.state == "closed" else "")
+        logger.info(f"No message matching {wanted.describe()} arrived on "
+                    f"{connection.describe()} in {seconds:g} s"
+                    f"{' (frames buffered before the call ignored)' if ignore_buffered else ''}"
+                    f"{ended}; {len(connection.buffer.snapshot())} other frame(s) buffered.")
 
     @keyword(tags=["Getter"])
     def get_buffered_messages(self, template: dict | list | str | None = None,
@@ -186,6 +223,22 @@ class ReceivingKeywords(Component):
         wanted = self._filter(template, path, assertion_operator, assertion_expected, regex,
                               type if given else MessageKind.ANY)
         return [frame.value for frame in connection.buffer.snapshot() if wanted(frame)]
+
+    @keyword(tags=["Setter"])
+    def set_traffic_log(self, level: TrafficLog) -> str:
+        """Logs every frame received from now on, on every connection, whether a wait
+        returns it or not: ``debug`` (shown with ``--loglevel DEBUG``), ``info`` (always)
+        or ``none`` (off: only the frames waits return are logged). Each frame is written,
+        with its connection and number, at the end of the keyword during which it arrived.
+        Returns the previous level, to restore it.
+
+        Example:
+        | ${previous}=    Set Traffic Log    info
+        | Send Json    {"type": "subscribe", "channel": "alerts"}
+        | Wait For Message    {"type": "subscribed"}    # the alerts before it are logged too
+        | Set Traffic Log    ${previous}
+        """
+        return self.ctx.set_traffic_log(level).value
 
     @keyword(tags=["Setter"])
     def clear_message_buffer(self, alias: str | None = None) -> int:
@@ -219,14 +272,21 @@ class ReceivingKeywords(Component):
 
     # -- shared with the other components ------------------------------------------------
 
-    def take(self, wanted: FrameFilter, timeout: timedelta | None, alias: str | None) -> Frame:
+    def take(self, wanted: FrameFilter, timeout: timedelta | None, alias: str | None,
+             what: str | None = None) -> Frame:
         connection = self.ctx.connection(alias)
         seconds = self.ctx.seconds(timeout)
         frame = connection.buffer.take(wanted, seconds)
         if frame is None:
-            raise AssertionError(self._no_match(connection, wanted, seconds))
+            raise AssertionError(self._no_match(connection, wanted, seconds, what=what))
         self.ctx.log_frame("<<", frame.raw)
         return frame
+
+    def criteria(self, template: Any = None, path: str | None = None,
+                 assertion_operator: AssertionOperator | None = None,
+                 assertion_expected: Any = None) -> FrameFilter:
+        """The filter of a template and/or a JSONPath assertion, for other components."""
+        return self._filter(template, path, assertion_operator, assertion_expected, None, None)
 
     @staticmethod
     def _filter(template: Any, path: str | None, assertion_operator: AssertionOperator | None,
@@ -236,22 +296,25 @@ class ReceivingKeywords(Component):
                            path, assertion_operator, assertion_expected, regex, kind, after_ns)
 
     def _no_match(self, connection: Connection, wanted: FrameFilter, seconds: float,
-                  found: int = 0, count: int = 1) -> str:
-        state = "" if connection.state != "closed" else (
-            f" The connection closed (code {connection.close_code}).")
+                  found: int = 0, count: int = 1, what: str | None = None) -> str:
+        what = what or f"message matching {wanted.describe()}"
+        # A closed connection ends a wait at once: "within N s" would not be true.
+        until = (f"before the connection closed (code {connection.close_code})"
+                 if connection.state == "closed" else f"within {seconds:g} s")
         if count == 1:
-            head = f"No message matching {wanted.describe()} within {seconds:g} s"
+            head = f"No {what} {until}"
         else:
-            head = (f"Only {found} of {count} messages matching {wanted.describe()} "
-                    f"arrived within {seconds:g} s")
+            head = f"Only {found} of {count} messages matching {wanted.describe()} arrived {until}"
         buffer = connection.buffer
         buffered = buffer.snapshot()
-        lines = [f"{head} on {connection.url}.{state}",
+        lines = [f"{head} on {connection.describe()}.",
                  f"Buffered: {len(buffered)} frame(s); received in all: {buffer.received}"
                  + (f"; dropped (buffer full): {buffer.dropped}" if buffer.dropped else "")
                  + (":" if buffered else ".")]
         for frame in buffered[-SHOWN_FRAMES:]:
-            reason = wanted.explain(frame) or "matches, but arrived too early"
+            reason = wanted.explain(frame) or (
+                "matches, but arrived before the request was sent"
+                if frame.arrived_ns < wanted.after_ns else "matches (counted)")
             lines.append(f"  {frame.preview(200)}  <- {reason}")
         lines.append(recent_traffic(connection))
         return "\n".join(lines)

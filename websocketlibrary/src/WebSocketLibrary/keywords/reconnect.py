@@ -57,7 +57,7 @@ class ReconnectKeywords(Component):
                                  None if resume is None else ResumeTemplate(
                                      resume if isinstance(resume, str) else compact_json(resume)))
         connection.set_policy(policy)
-        logger.info(f"Auto reconnect on {connection.url}: {len(messages)} subscription(s)"
+        logger.info(f"Auto reconnect on {connection.describe()}: {len(messages)} subscription(s)"
                     + (f", resume {policy.resume.template}" if policy.resume else ""))
 
     @keyword(tags=["Setter"])
@@ -111,11 +111,11 @@ class ReconnectKeywords(Component):
                                             seconds):
             error = f" Last error: {connection.reconnect_error}." if (
                 connection.reconnect_error) else ""
-            raise AssertionError(f"{connection.url} did not reconnect within {seconds:g} s "
+            raise AssertionError(f"{connection.describe()} did not reconnect within {seconds:g} s "
                                  f"(state {connection.state}).{error}")
         self._waited[id(connection)] = done + 1
         reconnection = connection.reconnections[done]
-        logger.info(f"Reconnected to {connection.url}: {reconnection.as_dict()}")
+        logger.info(f"Reconnected to {connection.describe()}: {reconnection.as_dict()}")
         return reconnection.recovery_ms
 
     @keyword(tags=["Getter"])

@@ -17,6 +17,9 @@ from ..schedule import send_at_rate
 from ..sizes import parse_size
 from .base import Component
 
+# Only a keyword that sends JSON can point to the one that sends anything.
+SEND_TEXT_ADVICE = "The message (use 'Send Text' for text that is not JSON)"
+
 
 class SendingKeywords(Component):
     @keyword(tags=["Action"])
@@ -38,7 +41,7 @@ class SendingKeywords(Component):
         | Send Json    {"type": "ping", "timestamp": 1640995200000}
         | Send Json    ${message_dict}    alias=pulse
         """
-        self._send(alias, compact_json(message))
+        self._send(alias, compact_json(message, SEND_TEXT_ADVICE))
 
     @keyword(tags=["Action"])
     def send_binary(self, data: bytes, alias: str | None = None) -> None:
@@ -125,7 +128,7 @@ class SendingKeywords(Component):
         if not as_json:
             text = str(message)
             return lambda _: text
-        value = as_json_value(message)
+        value = as_json_value(message, SEND_TEXT_ADVICE)
         if sequence_field is None:
             fixed = json.dumps(value, separators=(",", ":"))
             return lambda _: fixed
@@ -139,4 +142,4 @@ class SendingKeywords(Component):
 
     def _send(self, alias: str | None, payload: str | bytes, text: bool | None = None) -> None:
         self.ctx.connection(alias).send(payload, text=text)
-        self.ctx.log_frame(">>", payload)
+        self.ctx.log_frame(">>", payload, text)
