@@ -348,3 +348,54 @@ def test_connect_to_alert_capture_uses_a_server_by_its_control_url(lib, info, sc
     t = tag()
     post(info, t)
     assert other.wait_for_slack_message(t, timeout=SHORT)["text"] == t
+
+
+# -- a capture server on another host's clock --------------------------------------------------
+
+CLOCK_OFFSET_S = 100_000.0  # the other "host"'s monotonic clock runs this far ahead
+
+
+@pytest.fixture
+def far_clock_capture(scratch: Path) -> Iterator[dict]:
+    """A capture server in a time namespace of its own: its monotonic clock is unrelated to
+    this process's, as a server on another machine's would be."""
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "--time", "--monotonic", "1", "true"], capture_output=True,
+            check=False).returncode:
+        pytest.skip("time namespaces are not available here (unshare --time needs root and a "
+                    "kernel with CONFIG_TIME_NS)")
+    process = subprocess.Popen(
+        ["unshare", "--time", "--monotonic", str(int(CLOCK_OFFSET_S)), sys.executable, "-m",
+         "AlertCapture.server", "--state-dir", str(scratch), "--owner-pid", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: CaptureState.read(scratch) is not None, what="the server")
+        state = CaptureState.read(scratch)
+        assert state is not None
+        yield state.describe()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_capture_connected_by_url_times_notifications_on_its_own_clock(
+        far_clock_capture: dict) -> None:
+    remote = AlertCapture(tempfile.mkdtemp(prefix="utest-capture-"))
+    remote.connect_to_alert_capture(far_clock_capture["control_url"])
+    sent = remote.get_monotonic_time()
+    assert sent - time.monotonic() > CLOCK_OFFSET_S / 2, "the local clock was read"
+    t = tag()
+    assert post(far_clock_capture, f"[P0 CRITICAL] {t}") == 200
+    found = remote.wait_for_slack_message(t, timeout=timedelta(seconds=5))
+    latency = found["monotonic"] - sent
+    assert 0 <= latency < 5, f"a duration across two clocks: {latency} s"
+    webhook_back = remote.stop_listening_for("webhook", timedelta(milliseconds=100))
+    smtp_back = remote.refuse_emails_for(timedelta(milliseconds=100))
+    for back in (webhook_back, smtp_back):
+        assert 0 < back - found["monotonic"] < 5, "a time on this host's clock"
+    remote.reset_capture_faults()
+
+
+def test_a_capture_found_on_this_host_is_timed_on_this_clock(lib: AlertCapture) -> None:
+    before = time.monotonic()
+    assert before <= lib.get_monotonic_time() <= time.monotonic()

@@ -87,6 +87,11 @@ CAPTURE_HOST = "10.0.0.15"
 CAPTURE_SMTP_PORT = 2525
 CAPTURE_WEBHOOK_PORT = 8025
 CAPTURE_CONTROL_PORT = 8026
+# A sharded run (n runners, docs/ci/*-sharded.yml): start one capture server beside the
+# deployment (python -m AlertCapture.server --host H --smtp-port 2525 --webhook-port 8025
+# --control-port 8026 --state-dir DIR --owner-pid $$) and name its control URL here; every
+# shard then uses it, and notification latency is timed on its host's clock.
+CAPTURE_CONTROL_URL = ""
 # Notifications are recognised by the alert id and the role named in them. If the deployment
 # gives roles addresses of their own, name them to check those too; {} for one mailbox.
 ALERT_RECIPIENTS = {}

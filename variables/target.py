@@ -136,6 +136,11 @@ CAPTURE_HOST = "127.0.0.1"
 CAPTURE_SMTP_PORT = 0
 CAPTURE_WEBHOOK_PORT = 0
 CAPTURE_CONTROL_PORT = 0
+# The control URL of an alert capture server the run did not start, e.g. the one every shard
+# of a sharded run shares (scripts/acceptance-deployed --shards N). The suite then neither
+# starts nor stops one, and times notifications on that server's clock (it may be on another
+# host). Empty: the run starts its own on the CAPTURE_* address above.
+CAPTURE_CONTROL_URL = ""
 
 # Notifications are recognised by what the contract guarantees: the alert id and the role
 # named in the text (and in an e-mail's subject). Where the target gives a role an address of

@@ -90,6 +90,9 @@ class AlertCapture:
         """``state_dir`` holds the state file (default: a per-user directory in /tmp)."""
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self._client: ControlClient | None = None
+        # True when connected by URL (Connect To Alert Capture): the server may be on another
+        # host, so its clock, not this one's, times notifications.
+        self._remote = False
 
     # -- the capture server ---------------------------------------------------------------
 
@@ -185,6 +188,7 @@ class AlertCapture:
         client = ControlClient(control_url)
         health = client.health()
         self._client = client
+        self._remote = True
         return {**health, "control_url": control_url}
 
     @keyword(tags=["Action"])
@@ -350,14 +354,27 @@ class AlertCapture:
 
     @keyword(tags=["Getter"])
     def get_monotonic_time(self) -> float:
-        """Returns ``time.monotonic()`` in seconds, the clock of every capture's ``monotonic``.
+        """Returns the capture server's ``time.monotonic()`` in seconds: the clock of every
+        capture's ``monotonic``, so that the difference is a duration on one host's clock.
+
+        A server this process found through its state file runs on this host: its clock is
+        read here. A server connected by URL (`Connect To Alert Capture`) may run on another
+        host, whose monotonic clock is unrelated to this one: its clock is asked for, and the
+        time returned lies within the request's round trip (logged) before the moment this
+        keyword returns, so a duration measured from it errs on the long side, never short.
 
         Example:
         | ${sent}=    Get Monotonic Time
         | ${msg}=    Wait For Slack Message    ${alert_id}
         | ${latency_ms}=    Evaluate    (${msg}[monotonic] - ${sent}) * 1000
         """
-        return time.monotonic()
+        if not self._remote:
+            return time.monotonic()
+        before = time.monotonic()
+        remote = float(self._require().health()["monotonic"])
+        logger.info(f"The capture server's clock: {remote:.6f} s (round trip "
+                    f"{(time.monotonic() - before) * 1000:.1f} ms)")
+        return remote
 
     @keyword(tags=["Setter"])
     def clear_alert_captures(self) -> None:
@@ -398,20 +415,21 @@ class AlertCapture:
     @keyword(tags=["Setter"])
     def refuse_emails_for(self, duration: timedelta, code: int = 421) -> float:
         """For ``duration``, greets every SMTP connection with ``code`` and hangs up. Returns
-        the monotonic time at which e-mail is accepted again.
+        the time at which e-mail is accepted again, on the clock of every capture's
+        ``monotonic`` (the server's).
 
         Example:
         | ${open_again}=    Refuse Emails For    2s
         """
-        seconds = duration.total_seconds()
-        self._require().fault("refuse_emails", seconds=seconds, code=code)
-        return time.monotonic() + seconds
+        answer = self._require().fault("refuse_emails", seconds=duration.total_seconds(),
+                                       code=code)
+        return float(answer["accepting_again_at"])
 
     @keyword(tags=["Setter"])
     def stop_listening_for(self, service: str, duration: timedelta) -> float:
         """Closes the ``webhook`` or ``smtp`` listening socket (connections are refused) and
-        listens again on the same port after ``duration``. Returns the monotonic time at
-        which it listens again.
+        listens again on the same port after ``duration``. Returns the time at which it
+        listens again, on the clock of every capture's ``monotonic`` (the server's).
 
         Example:
         | ${back}=    Stop Listening For    webhook    2s
@@ -456,6 +474,7 @@ class AlertCapture:
 
     def _connect(self, state: CaptureState) -> dict[str, Any]:
         client = ControlClient(state.control_url)
+        self._remote = False
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -320,7 +320,10 @@ class CaptureServer:
         except ValueError:
             return http_response(400, {"error": "body is not JSON"})
         if route == ("GET", "/health"):
-            return http_response(200, {"status": "ok", "pid": os.getpid(), **self.ports})
+            # monotonic: the clock of every capture's "monotonic", for a client on another
+            # host, whose own monotonic clock is unrelated (AlertCapture.Get Monotonic Time).
+            return http_response(200, {"status": "ok", "pid": os.getpid(), **self.ports,
+                                       "monotonic": time.monotonic()})
         if route in (("GET", "/captures"), ("GET", "/attempts")):
             return http_response(200, await self._records(request))
         if route == ("POST", "/clear"):
@@ -368,6 +371,8 @@ class CaptureServer:
         elif action == "refuse_emails":
             faults.refuse_emails_until = time.monotonic() + float(body["seconds"])
             faults.refuse_code = int(body.get("code", 421))
+            # On this server's clock: the client may be on another host.
+            return {"accepting_again_at": faults.refuse_emails_until}
         elif action == "stop_listening":
             service = body["service"]
             if service not in SERVICES:

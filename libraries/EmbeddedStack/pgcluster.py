@@ -37,6 +37,7 @@ TIMESCALEDB_VERSION = "2.19.3"
 SERVER_USER = "postgres"
 LOG_NAME = "server.log"
 CONF_NAME = "pgcluster.conf"
+LISTEN_FILE = "also-listen"  # the address besides loopback, for attach()
 # Linux limits a Unix socket path (sun_path) to 107 bytes; the socket lives in the data dir.
 _SOCKET_PATH_MAX = 107
 _PORT_ATTEMPTS = 5
@@ -258,8 +259,16 @@ class PgCluster:
         port: int = 0,
         database: str = "dashboards",
         fsync: bool = True,
+        also_listen: str = "",
     ) -> None:
         self._base_dir = Path(base_dir).absolute()
+        # An address besides loopback (a bridge to network namespaces standing in for other
+        # machines); clients on its subnet are trusted, as on loopback. Kept in the base dir,
+        # so that a cluster attached to by another process keeps listening there.
+        listen_file = self._base_dir / LISTEN_FILE
+        if not also_listen and listen_file.exists():
+            also_listen = listen_file.read_text().strip()
+        self._also_listen = also_listen
         self._data_dir = self._base_dir / "pgdata"
         self._fixed_port = port
         self._port = port
@@ -320,6 +329,8 @@ class PgCluster:
             return self.dsn
         self._pg_bin = find_pg_bin()
         self._prepare_dirs()
+        if self._also_listen:
+            (self._base_dir / LISTEN_FILE).write_text(self._also_listen + "\n")
         try:
             self._initdb(timeout)
             self._start_server(timeout)
@@ -415,11 +426,14 @@ class PgCluster:
                 f"\n# Settings of this throwaway cluster (EmbeddedStack.pgcluster)\n"
                 f"include_if_exists = '{CONF_NAME}'\n"
             )
+        if self._also_listen:
+            with (self._data_dir / "pg_hba.conf").open("a") as fh:
+                fh.write("host all all samenet trust\n")
 
     def _write_config(self) -> None:
         on_off = "on" if self._fsync else "off"
         settings = {
-            "listen_addresses": "'127.0.0.1'",
+            "listen_addresses": f"'{','.join(filter(None, ['127.0.0.1', self._also_listen]))}'",
             "port": str(self._port),
             "unix_socket_directories": f"'{self._data_dir}'",
             "shared_preload_libraries": "'timescaledb'",

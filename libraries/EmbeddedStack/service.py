@@ -90,7 +90,10 @@ class Service:
         self.dir.mkdir(parents=True, exist_ok=True)
         cluster_port = None
         if not database_url:
-            cluster = PgCluster(self.dir / "db")
+            # On an address besides loopback the database is served there too: the suite
+            # checks its rows from wherever it runs.
+            cluster = PgCluster(self.dir / "db",
+                                also_listen="" if host.startswith("127.") else host)
             database_url = cluster.start()
             cluster_port = cluster.port
         tls = bool(settings.get("TLS_CERT_FILE"))

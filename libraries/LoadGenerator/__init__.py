@@ -8,7 +8,9 @@ second of CPU each).
 Beside load runs (`LoadConfig`, `run_load`) the Python API measures what a benchmark of a
 server needs (bench/bench_reference_system.py uses them all): `stepping.find_sustained_rate`
 (the highest rate a server sustains), `connects.run_connects` (connect + first message
-times) and `fanout.run_fanout` (events pushed to many subscribers).
+times) and `fanout.run_fanout` (events pushed to many subscribers). `distributed` spreads a
+load over Locust's master and workers, LoadGenerator measuring in each (imported only on
+use: Locust itself runs in processes of its own).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from .artillery import describe, run_artillery
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
 from .idleclient import run_idle_client
 from .report import charts as chart_html
-from .report import summary_table
+from .report import summary_table, workers_table
 from .runner import LoadRun
 from .slowconsumer import run_slow_consumer
 
@@ -116,6 +116,28 @@ class LoadGenerator:
     wall clock in ms. The reply whose ``type`` is ``reply_type`` and whose ``id_field``
     carries that number acknowledges the message; one of type ``error_type`` with it
     counts as an error reply. Every other frame (heartbeats, broadcasts) is ignored.
+
+    = Distributed load =
+
+    `Run Distributed Load` spreads a load over Locust workers, on this host or on many
+    machines: Locust's master and workers (ZeroMQ, heartbeats, optional web UI and CSV
+    files) carry the run, and inside each worker LoadGenerator's engine runs the worker's
+    share on the same open-model schedule, in a process of its own, timing every reply on
+    that host's monotonic clock (latency never crosses hosts). The schedule starts a
+    ``go_delay`` after the master's go reaches each worker, on that worker's own clock.
+    Each worker ships its raw HDR histograms to the master, which adds them bucket by
+    bucket: the merged percentiles are exactly those of one histogram of all samples.
+    Locust's own statistics count throughput only and are never the reported latency.
+
+    The result has `The result`'s keys, merged over every worker that delivered, plus
+    ``workers_breakdown`` (per worker: ``host``, ``status``, ``connections``, ``sent``,
+    ``acknowledged``, ``lost``, ``errored``, its own ``latency_ms``, ``clock_offset_ms``),
+    ``lost_workers``, ``complete``, ``error``, ``warnings`` and ``latency_histogram``. A
+    worker that dies, disconnects or stops sending heartbeats mid-run is listed in
+    ``lost_workers`` with what it had reported; the expected count stays the whole run's;
+    the keyword then fails (after logging everything) instead of passing partial figures
+    off as the run's. The command line does the same outside Robot Framework:
+    ``python -m LoadGenerator.distributed master|worker --help``.
 
     = TLS and credentials =
 
@@ -346,6 +368,123 @@ class LoadGenerator:
         run.stop()
         return run.wait(30.0)
 
+    @keyword(tags=["Action"])
+    def run_distributed_load(
+            self, url: Secret | str, connections: int = 2, rate: float = 1.0,
+            duration: timedelta = timedelta(seconds=10), workers: int = 2,
+            message: str | dict[str, Any] = DEFAULT_MESSAGE, reply_type: str = DEFAULT_REPLY,
+            id_field: str = "id", error_type: str = "error", warmup: timedelta = timedelta(0),
+            drain_timeout: timedelta = timedelta(seconds=5), processes: int = 0,
+            headers: dict[str, str] | None = None, name: str = "load",
+            tick: timedelta = timedelta(milliseconds=10), local_workers: int | None = None,
+            master_host: str | None = None, master_port: int = 0,
+            bind_host: str = "127.0.0.1", worker_prefix: list[str] | None = None,
+            connect_timeout: timedelta = timedelta(seconds=30),
+            ready_timeout: timedelta = timedelta(seconds=60),
+            go_delay: timedelta = timedelta(seconds=1),
+            max_clock_offset: timedelta | None = None, timeout: timedelta | None = None,
+            web_port: int | None = None, csv: str | None = None, log_dir: str | None = None,
+            scenario: str | None = None, latency_limit: float | None = None,
+            charts: bool = True, token: Secret | str | None = None,
+            ca_bundle: str | None = None, client_cert: str | None = None,
+            client_key: str | None = None, verify: bool = True) -> dict[str, Any]:
+        """Runs a load over Locust workers and returns the merged result (see
+        `Distributed load`): `Run Load`'s result plus ``workers_breakdown``,
+        ``lost_workers``, ``complete`` and ``latency_histogram``.
+
+        ``workers`` Locust workers share the ``connections`` evenly; each runs its share
+        in a LoadGenerator engine of its own (``processes`` per worker, 0 = a thread).
+        By default a Locust master and all workers start on this host, the master on
+        ``bind_host`` at ``master_port`` (0: a free port); ``local_workers`` starts only
+        that many here, the rest join from elsewhere. ``master_host`` and ``master_port``
+        join a master already running there instead: ``local_workers`` (default
+        ``workers``) workers start here and join it; the master's own settings decide the
+        load, and the merged result comes back through the local workers. ``worker_prefix``
+        goes before each local worker's command, ``{worker}`` in it standing for the worker's
+        number from 1: ``["python", "-m", "nethosts", "exec", "nh-{worker}", "--"]`` runs each
+        in a network namespace of its own.
+
+        Bounds: ``connect_timeout`` for the workers to reach the master, ``ready_timeout``
+        for their connections to open; the schedule starts ``go_delay`` after the go.
+        ``timeout`` caps the whole run (default: every phase at its bound).
+        ``max_clock_offset``: refuse to start when a worker's wall clock is further from
+        the master's (default: a warning; latency never crosses hosts). ``web_port``
+        serves Locust's web UI, ``csv`` is the prefix of its CSV files (throughput only),
+        ``log_dir`` keeps the Locust processes' logs.
+
+        The log gets the figure table, the workers' table and (``charts``) the charts;
+        with ``scenario`` the figures are also recorded for the Scorecard summary. Fails,
+        after logging what was measured, when the run is incomplete (a worker lost or
+        failed, too few workers, an unreachable master), naming the worker and what was
+        lost. ``token`` (given to the local workers in their environment, never sent
+        over the network), ``ca_bundle``, ``client_cert``, ``client_key``, ``verify``:
+        see `TLS and credentials`.
+
+        Example:
+        | ${result}=    Run Distributed Load    ws://127.0.0.1:3001    connections=60
+        | ...    rate=10    duration=20s    workers=3
+        | ...    message={"type": "ping", "id": {id}, "timestamp": {timestamp}}
+        | ...    reply_type=pong    scenario=9.1
+        | Get Load Figure    ${result}    latency_ms.p99    <    500
+        | Get Load Figure    ${result}    workers_breakdown.0.acknowledged    >    0
+        | ${joined}=    Run Distributed Load    ws://10.0.0.9:3001    workers=4
+        | ...    local_workers=2    master_host=10.0.0.5    master_port=5557
+        """
+        from .distributed import DistributedLoadError, LaunchOptions, RunSettings
+        from .distributed.launcher import TOKEN_VARIABLE, run_distributed
+
+        if isinstance(message, dict):
+            message = json.dumps(message, separators=(",", ":"))
+        target = secret_value(url)
+        if target is None:
+            raise ValueError("A URL is required.")
+        secret_token = secret_value(token)
+        cfg = LoadConfig(url=target, connections=connections, rate=rate,
+                         duration=_seconds(duration), message=message, reply_type=reply_type,
+                         id_field=id_field, error_type=error_type, warmup=_seconds(warmup),
+                         drain_timeout=_seconds(drain_timeout), processes=processes,
+                         headers=dict(headers or {}), name=name, tick=_seconds(tick),
+                         ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
+                         verify=verify, secret_url=not isinstance(url, str))
+        if secret_token and any(h.lower() == "authorization" for h in cfg.headers):
+            raise ValueError("Give a token or an Authorization header, not both.")
+        settings = RunSettings(
+            load=cfg, workers=workers, connect_timeout=_seconds(connect_timeout),
+            ready_timeout=_seconds(ready_timeout), go_delay=_seconds(go_delay),
+            token_env=TOKEN_VARIABLE if secret_token else None,
+            max_clock_offset=None if max_clock_offset is None else _seconds(max_clock_offset))
+        options = LaunchOptions(local_workers=local_workers, master_host=master_host,
+                                master_port=master_port, bind_host=bind_host,
+                                worker_prefix=list(worker_prefix or []), web_port=web_port,
+                                csv_prefix=csv, token=secret_token, log_dir=log_dir)
+        if not verify and is_secure(target):
+            warn_unverified(unverified_warning(cfg.log_url))
+        where = (f"joining the master at {master_host}:{master_port}" if master_host
+                 else f"a Locust master on {bind_host}")
+        logger.info(f"Distributed load {name}: {connections} connection(s) × {rate:g} msg/s "
+                    f"for {cfg.duration:g} s to {cfg.log_url} over {workers} worker(s), "
+                    f"{where}; message {message}")
+        try:
+            result = run_distributed(settings, options, progress=logger.console,
+                                     timeout=None if timeout is None else _seconds(timeout))
+        except DistributedLoadError as error:
+            if error.result is not None:
+                self._log_distributed(error.result, scenario, charts, latency_limit)
+            raise AssertionError(str(error)) from None
+        self._log_distributed(result, scenario, charts, latency_limit)
+        return result
+
+    def _log_distributed(self, result: dict[str, Any], scenario: str | None, charts: bool,
+                         latency_limit: float | None) -> None:
+        from .distributed.record import figures
+
+        for warning in result.get("warnings", []):
+            logger.warn(f"Distributed load {result['name']}: {warning}")
+        self.log_load_report(result, charts=charts and result["complete"],
+                             latency_limit=latency_limit)
+        for figure in figures(result, scenario) if scenario else []:
+            logger.info(figure.to_html(), html=True)
+
     def _run(self, name: str) -> LoadRun:
         if name not in self.runs:
             raise AssertionError(f"No load named '{name}' was started.")
@@ -409,7 +548,7 @@ class LoadGenerator:
         Example:
         | Log Load Report    ${result}    latency_limit=500
         """
-        html_text = summary_table(result)
+        html_text = summary_table(result) + workers_table(result)
         if charts and result["timeline"]:
             html_text += chart_html(result, latency_limit)
         logger.info(html_text, html=True)

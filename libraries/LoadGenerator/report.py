@@ -1,4 +1,5 @@
-"""A load run's result as HTML for log.html: a figure table and SVG charts over time."""
+"""A load run's result as HTML for log.html: a figure table and SVG charts over time; for a
+distributed run also a table of its workers."""
 
 from __future__ import annotations
 
@@ -82,6 +83,71 @@ def charts(result: dict[str, Any], latency_limit_ms: float | None = None) -> str
     return f"<div>{latency}</div><div>{by_percentile}</div><div>{throughput}</div>"
 
 
+def _worker_cells(row: dict[str, Any]) -> list[str]:
+    latency = row.get("latency_ms") or {}
+    lost = "—" if row.get("lost") is None else str(row["lost"])
+    return [str(row["worker"]), row["host"] or "—", row["status"],
+            f"{row['connections_open']} / {row['connections']}", str(row["sent"]),
+            str(row["acknowledged"]), lost, str(row["errored"]),
+            str(latency.get("p50", "—")), str(latency.get("p99", "—")),
+            str(latency.get("max", "—")),
+            "—" if row["clock_offset_ms"] is None else f"{row['clock_offset_ms']:+g}"]
+
+
+_WORKER_HEADINGS = ["worker", "host", "status", "connections open / asked", "sent",
+                    "acknowledged", "lost", "errored", "p50 ms", "p99 ms", "max ms",
+                    "clock offset ms"]
+
+
+def workers_table(result: dict[str, Any]) -> str:
+    """A distributed run's workers as an HTML table: each one's own counts and latency
+    (from its own histograms), its status, and for a lost worker why and what it had
+    reported; "" for a run of one host."""
+    rows = result.get("workers_breakdown")
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _WORKER_HEADINGS)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td>{html.escape(c)}</td>" for c in _worker_cells(row))
+        body.append(f"<tr>{cells}</tr>")
+        if row["status"] != "complete":
+            body.append(f"<tr><td colspan='{len(_WORKER_HEADINGS)}'><b>"
+                        f"{html.escape(row['status'])}</b>: {html.escape(row['reason'])}"
+                        f"</td></tr>")
+    notes = "".join(f"<p><b>warning</b>: {html.escape(w)}</p>"
+                    for w in result.get("warnings", []))
+    verdict = ("every worker delivered its histograms: the figures above are the whole run"
+               if result.get("complete") else
+               f"INCOMPLETE: {result.get('error')}")
+    return (f"<table border='1' style='border-collapse:collapse'><tr><th colspan='"
+            f"{len(_WORKER_HEADINGS)}'>workers of the distributed load "
+            f"{html.escape(result['name'])} (master {html.escape(str(result['master']))}): "
+            f"{html.escape(verdict)}</th></tr><tr>{head}</tr>{''.join(body)}</table>{notes}")
+
+
+def workers_text(result: dict[str, Any]) -> list[str]:
+    """A distributed run's workers, one line each, for a terminal."""
+    rows = result.get("workers_breakdown")
+    if not rows:
+        return []
+    lines = [f"  workers: {result['workers_delivered']} of {result['locust_workers']} "
+             f"delivered (master {result['master']})"]
+    for row in rows:
+        cells = dict(zip(_WORKER_HEADINGS, _worker_cells(row), strict=True))
+        lines.append(f"   worker {cells['worker']} {cells['host']} {cells['status']}: "
+                     f"connections {cells['connections open / asked']}  sent {cells['sent']}"
+                     f"  acked {cells['acknowledged']}  lost {cells['lost']}  errored "
+                     f"{cells['errored']}  p50/p99/max {cells['p50 ms']}/{cells['p99 ms']}/"
+                     f"{cells['max ms']} ms  clock offset {cells['clock offset ms']} ms")
+        if row["status"] != "complete":
+            lines.append(f"     {row['reason']}")
+    lines += [f"  warning: {w}" for w in result.get("warnings", [])]
+    if not result.get("complete"):
+        lines.append(f"  INCOMPLETE: {result.get('error')}")
+    return lines
+
+
 def text_summary(result: dict[str, Any]) -> str:
     """A few lines for a terminal."""
     latency, lag = result["latency_ms"], result["schedule_lag_ms"]
@@ -98,4 +164,4 @@ def text_summary(result: dict[str, Any]) -> str:
         .format(**lag),
         f"  achieved {result['achieved_rate']} msg/s; generator CPU {result['generator_cpu_s']} s "
         f"({result['generator_cpu_percent']} % of a core) over {result['run_s']} s",
-        f"  arrival: {arrival_timing(result)}"])
+        f"  arrival: {arrival_timing(result)}", *workers_text(result)])

@@ -100,6 +100,7 @@ class LoadRun:
         self.start_ns = 0
         self.last_progress = 0.0
         self.merged: dict[str, Any] | None = None
+        self.ready_timeout = READY_TIMEOUT_S  # for the connections to open and the start
 
     @property
     def finished(self) -> bool:
@@ -133,10 +134,10 @@ class LoadRun:
                 break
             self._handle(*item)
         if not self.start_ns and not self.finished and \
-                time.monotonic() - self.started_at > READY_TIMEOUT_S:
+                time.monotonic() - self.started_at > self.ready_timeout:
             self.stop()
             raise RuntimeError(f"the load's connections were not open within "
-                               f"{READY_TIMEOUT_S:g} s")
+                               f"{self.ready_timeout:g} s")
         if not self.finished and any(not w.is_alive() for w in self.workers):
             self._reap_dead()
         return self.finished
