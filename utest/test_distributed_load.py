@@ -465,3 +465,14 @@ def test_workers_in_network_namespaces_reach_master_and_target_over_the_bridge(
     assert result["latency_ms"]["max"] < 5_000, "a latency across two clocks"
     whole = Histogram.from_data(result["latency_histogram"])
     assert whole.counts == merged([row["latency_histogram"] for row in rows]).counts
+
+
+def test_a_run_that_hardly_ran_reports_no_share_of_a_core() -> None:
+    from LoadGenerator.config import LoadConfig
+    from LoadGenerator.runner import merge_results
+
+    cfg = LoadConfig(url="ws://127.0.0.1:1", connections=1, rate=1.0, duration=1.0)
+    brief = {**fake_part([], 0), "elapsed_s": 0.001, "cpu_s": 0.4}
+    whole = {**fake_part([1000], 1), "elapsed_s": 2.0, "cpu_s": 0.5}
+    assert merge_results(cfg, [brief], 0.01)["generator_cpu_percent"] == 0.0
+    assert merge_results(cfg, [whole], 2.0)["generator_cpu_percent"] == 25.0

@@ -19,6 +19,7 @@ from .worker import run_worker
 
 START_DELAY_NS = 50_000_000     # the common start lies this far after the last worker is ready
 READY_TIMEOUT_S = 120.0
+MIN_CPU_SPAN_S = 0.5  # the shortest run whose CPU share of a core is reported
 
 
 class ThreadControl:
@@ -289,7 +290,9 @@ def merge_results(cfg: LoadConfig, parts: list[dict[str, Any]],
         "schedule_lag_ms": merged([p["lag"] for p in parts]).summary(),
         "connect_ms": merged([p["connect"] for p in parts]).summary(),
         "timeline": timeline, "generator_cpu_s": round(cpu_s, 3),
-        "generator_cpu_percent": round(100.0 * cpu_s / run_s, 1) if run_s else 0.0,
+        # Over a run that hardly ran (no connection opened) a share of a core means nothing.
+        "generator_cpu_percent": round(100.0 * cpu_s / run_s, 1) if run_s >= MIN_CPU_SPAN_S
+        else 0.0,
         "run_s": round(run_s, 3), "elapsed_s": round(elapsed, 3)}
 
 
