@@ -24,25 +24,18 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from typing import Any
 
 from LoadGenerator.config import LoadConfig
 from LoadGenerator.distributed import LaunchOptions, RunSettings, run_distributed
+from LoadGenerator.echo_server import spawn
 from LoadGenerator.histogram import Histogram, merged
 from LoadGenerator.runner import run_load
 
 MESSAGE = ('{"type":"metrics","id":{id},"source":"bench",'
            '"data":{"clarity":0.8,"chaos":0.45,"trust":0.8,"pain":0.3}}')
-
-
-def start_echo() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, "-m", "LoadGenerator.echo_server"],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    return process, process.stdout.readline().split()[-1]
 
 
 def cpu_children() -> float:
@@ -116,7 +109,7 @@ def main() -> int:
     parser.add_argument("--workers", default="2,4", help="worker counts to run (2,4)")
     parser.add_argument("--json", help="write every figure and result here")
     args = parser.parse_args()
-    echo, url = start_echo()
+    echo, url = spawn()
     print(f"bench_distributed: {args.connections} connections x {args.rate:g} msg/s for "
           f"{args.duration:g} s against {url} ({os.cpu_count()} cores, "
           f"{platform.platform()})", flush=True)

@@ -32,19 +32,12 @@ from typing import Any
 
 from LoadGenerator.artillery import find_artillery, run_artillery
 from LoadGenerator.config import LoadConfig
+from LoadGenerator.echo_server import spawn
 from LoadGenerator.runner import run_load
 
 REPO = Path(__file__).resolve().parent.parent
 MESSAGE = ('{"type":"metrics","id":{id},"source":"bench",'
            '"data":{"clarity":0.8,"chaos":0.45,"trust":0.8,"pain":0.3}}')
-
-
-def start_echo() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, "-m", "LoadGenerator.echo_server"],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    return process, line.split()[-1]
 
 
 def load(url: str, connections: int, rate: float, duration: float,
@@ -176,7 +169,7 @@ def main() -> int:
     server = None
     url = args.url
     if not url:
-        server, url = start_echo()
+        server, url = spawn()
     short = args.quick
     figures: dict[str, Any] = {"url": url, "cpus": os.cpu_count()}
     try:

@@ -5,22 +5,18 @@ at once) and ``slow_echo`` (each reply 150 ms late)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
+
+from LoadGenerator.echo_server import spawn
 
 METRICS = '{"type":"metrics","id":{id},"data":{"pain":0.3}}'
 
 
 def start_echo(*args: str) -> tuple[subprocess.Popen[str], str]:
     """Starts the echo server with ``args``; returns the process and its ws:// URL."""
-    process = subprocess.Popen([sys.executable, "-m", "LoadGenerator.echo_server", *args],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()  # "listening on ws://…": the server is ready
-    assert line.startswith("listening on "), line
-    return process, line.split()[-1]
+    return spawn(*args)
 
 
 @pytest.fixture(scope="module", name="echo")

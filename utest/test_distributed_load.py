@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from echo_server_support import METRICS, start_echo
+from echo_server_support import METRICS, echo_fixture, start_echo  # noqa: F401  (fixture)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,14 +149,6 @@ def test_settings_refuse_what_cannot_be_shared() -> None:
 
 
 # -- real runs: a Locust master and workers on this host -------------------------------------
-
-@pytest.fixture(scope="module", name="echo")
-def echo_fixture() -> Iterator[str]:
-    process, url = start_echo()
-    yield url
-    process.terminate()
-    process.wait(10)
-
 
 def run_settings(url: str, workers: int, **overrides: Any) -> RunSettings:
     load = LoadConfig(url=url, connections=overrides.pop("connections", 3 * workers),

@@ -26,19 +26,26 @@ BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[int]:
-    port_file = tmp_path / "pabotlib.port"
+def start_server(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The shared PabotLib server, as a sharded run starts it; its process and port."""
+    port_file = directory / "pabotlib.port"
     process = subprocess.Popen([sys.executable, "-m", "shardkit", "pabotlib-server",
                                 "--port-file", str(port_file)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("the PabotLib server did not start")
+        time.sleep(0.05)  # polling for its port file
+    return process, int(port_file.read_text())
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[int]:
+    process, port = start_server(tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert process.poll() is None, "the PabotLib server ended"
-            assert time.monotonic() < deadline, "the PabotLib server did not start"
-            time.sleep(0.05)  # polling for its port file
-        yield int(port_file.read_text())
+        yield port
     finally:
         process.terminate()
         process.wait(10)
@@ -127,20 +134,14 @@ def test_shards_with_servers_of_their_own_are_caught_holding_a_lock_at_once(
 
 
 def test_a_server_gone_mid_run_fails_the_tests_that_needed_it(tmp_path: Path) -> None:
-    port_file = tmp_path / "pabotlib.port"
-    server = subprocess.Popen([sys.executable, "-m", "shardkit", "pabotlib-server",
-                               "--port-file", str(port_file)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server, port = start_server(tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert time.monotonic() < deadline, "the PabotLib server did not start"
-            time.sleep(0.05)  # polling for its port file
         shard = pabot(SUITES / "late_lock.robot", tmp_path / "out", "1/1",
-                      "--variable", f"DIR:{tmp_path}", port=int(port_file.read_text()))
+                      "--variable", f"DIR:{tmp_path}", port=port)
+        deadline = time.monotonic() + 60
         while not (tmp_path / "started").exists():
             assert shard.poll() is None, "the shard ended before its test started"
-            assert time.monotonic() < deadline + 60, "the shard's test did not start"
+            assert time.monotonic() < deadline, "the shard's test did not start"
             time.sleep(0.05)  # polling for the test's marker
     finally:
         server.kill()

@@ -18,14 +18,13 @@ process list):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from WebSocketLibrary.tlsoptions import is_secure, unverified_warning, warn_unverified
 
 from .config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
-from .report import text_summary
+from .report import load_failed, text_summary, write_json
 from .runner import run_load
 
 
@@ -122,15 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(text_summary(result), file=sys.stderr)
-    text = json.dumps(result, indent=1)
-    if args.json == "-":
-        print(text)
-    else:
-        with open(args.json, "w", encoding="utf-8") as out:
-            out.write(text)
-    failed = (result["lost"] or result["errored"] or result["connect_failures"]
-              or result["dropped_connections"])
-    return 1 if failed else 0
+    write_json(result, args.json)
+    return 1 if load_failed(result) else 0
 
 
 if __name__ == "__main__":

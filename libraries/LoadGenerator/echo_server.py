@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import ssl
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -107,6 +108,19 @@ async def serve_forever(host: str, port: int, reply: str, delay_s: float,
         scheme = "wss" if context is not None else "ws"
         print(f"listening on {scheme}://{host}:{bound}", flush=True)
         await asyncio.get_running_loop().create_future()
+
+
+def spawn(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Starts this server in a process of its own with ``args`` (the options of ``main``);
+    returns the process and its URL once it listens."""
+    process = subprocess.Popen([sys.executable, "-m", "LoadGenerator.echo_server", *args],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()  # "listening on ws://…": the server is ready
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"the echo server did not start: {line!r}")
+    return process, line.split()[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ distributed run also a table of its workers."""
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from figurekit.charts import line_chart, percentile_chart
@@ -146,6 +147,23 @@ def workers_text(result: dict[str, Any]) -> list[str]:
     if not result.get("complete"):
         lines.append(f"  INCOMPLETE: {result.get('error')}")
     return lines
+
+
+def load_failed(result: dict[str, Any]) -> bool:
+    """True when a message was lost or errored or a connection failed or was dropped: what
+    makes the command lines exit 1."""
+    return bool(result["lost"] or result["errored"] or result["connect_failures"]
+                or result["dropped_connections"])
+
+
+def write_json(result: dict[str, Any], target: str) -> None:
+    """Writes ``result`` as JSON to the file ``target`` ("-": standard output)."""
+    text = json.dumps(result, indent=1)
+    if target == "-":
+        print(text)
+    else:
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(text)
 
 
 def text_summary(result: dict[str, Any]) -> str:

@@ -23,13 +23,12 @@ and the partial result, marked incomplete, is still written); 3 wrong arguments.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from typing import Any
 
 from ..config import DEFAULT_MESSAGE, DEFAULT_REPLY, LoadConfig
-from ..report import text_summary
+from ..report import load_failed, text_summary, write_json
 from .launcher import DistributedLoadError, LaunchOptions, run_distributed
 from .protocol import RunSettings
 
@@ -151,19 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] | None
     try:
         result = run_distributed(settings, options, progress=progress, timeout=timeout)
-        code = 1 if (result["lost"] or result["errored"] or result["connect_failures"]
-                     or result["dropped_connections"]) else 0
+        code = 1 if load_failed(result) else 0
     except DistributedLoadError as error:
         print(f"error: {error}", file=sys.stderr)
         result, code = error.result, 2
     if result is not None:
         print(text_summary(result), file=sys.stderr)
-        text = json.dumps(result, indent=1)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w", encoding="utf-8") as out:
-                out.write(text)
+        write_json(result, args.json)
     return code
 
 
